@@ -1,0 +1,44 @@
+//! The one error enum of the core. Each binding converts it once, at its edge, into the
+//! host's own exception classes; the variant says which class.
+
+use crate::logging::TelemetryError;
+use crate::trace_context::TraceContextError;
+use crate::workflow::{TemplateError, WorkflowError};
+
+/// Any failure the core reports to a caller.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TaskerError {
+    /// A task template was unreadable or invalid.
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    /// A step result did not fit the task's state.
+    #[error(transparent)]
+    Workflow(#[from] WorkflowError),
+    /// A trace id, span id or traceparent was malformed.
+    #[error(transparent)]
+    TraceContext(#[from] TraceContextError),
+    /// Telemetry could not be started, flushed or stopped.
+    #[error(transparent)]
+    Telemetry(#[from] TelemetryError),
+    /// A template named a handler nobody registered.
+    #[error("no handler registered as {0:?}")]
+    UnknownHandler(String),
+    /// A value could not be converted to or from JSON.
+    #[error("invalid JSON: {0}")]
+    Json(String),
+    /// A call came after the worker stopped.
+    #[error("the worker is stopped")]
+    Stopped,
+    /// Anything else, with its reason.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<serde_json::Error> for TaskerError {
+    fn from(e: serde_json::Error) -> Self {
+        Self::Json(e.to_string())
+    }
+}
+
+/// `Result` with [`TaskerError`].
+pub type TaskerResult<T> = Result<T, TaskerError>;

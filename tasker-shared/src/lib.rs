@@ -1,0 +1,25 @@
+//! Host-agnostic core of tasker-core.
+//!
+//! Everything here compiles for native targets and for `wasm32-unknown-unknown`, and none of
+//! it needs a Tokio runtime: the Ruby, Python and JS bindings load it before any runtime
+//! exists, and the native runtime (`tasker-worker`) and the JS event loop both drive the
+//! same [`workflow`] machine.
+//!
+//! * [`logging`]: two-phase telemetry (console at load, OTLP export after bootstrap).
+//! * [`trace_context`]: W3C trace context and the ids that cross the FFI boundary.
+//! * [`types`]: the messages and events of one step's round trip.
+//! * [`workflow`]: the sans-IO task state machine.
+
+pub mod errors;
+pub mod logging;
+pub mod time;
+pub mod trace_context;
+pub mod types;
+pub mod workflow;
+
+pub use errors::{TaskerError, TaskerResult};
+
+#[doc(hidden)]
+pub mod __private {
+    pub use tracing;
+}

@@ -1,0 +1,509 @@
+//! Telemetry configuration, read once from the environment and overridable per worker.
+//!
+//! Reading the environment never fails: a bad value falls back to its default and leaves a
+//! warning that phase 1 logs once console logging is up. A worker must start even when its
+//! observability settings are wrong; the warning tells the operator what was ignored.
+
+use std::time::Duration;
+
+use opentelemetry_sdk::trace::Sampler;
+
+/// Wire protocol of the OTLP exporter (`OTEL_EXPORTER_OTLP_PROTOCOL`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OtlpProtocol {
+    /// `http/protobuf`: needs no async runtime, so it is the default for FFI hosts.
+    #[default]
+    HttpProtobuf,
+    /// `grpc`: needs a multi-thread Tokio runtime to be current when telemetry starts.
+    Grpc,
+}
+
+impl OtlpProtocol {
+    /// Parses the OTel spelling (`http/protobuf`, `grpc`).
+    pub fn parse(value: &str) -> Option<Self> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "http/protobuf" | "http" | "http_protobuf" => Some(Self::HttpProtobuf),
+            "grpc" => Some(Self::Grpc),
+            _ => None,
+        }
+    }
+
+    /// The OTel spelling of the protocol.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::HttpProtobuf => "http/protobuf",
+            Self::Grpc => "grpc",
+        }
+    }
+
+    fn default_endpoint(self) -> &'static str {
+        match self {
+            Self::HttpProtobuf => "http://localhost:4318",
+            Self::Grpc => "http://localhost:4317",
+        }
+    }
+}
+
+/// Console log layout (`LOG_FORMAT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// Multi-line, human-oriented.
+    Pretty,
+    /// One line per event (the default).
+    #[default]
+    Compact,
+    /// One JSON object per line, with span fields, trace_id and span_id.
+    Json,
+}
+
+impl LogFormat {
+    /// Parses `pretty`, `compact` or `json`.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "pretty" => Some(Self::Pretty),
+            "compact" | "text" | "plain" => Some(Self::Compact),
+            "json" => Some(Self::Json),
+            _ => None,
+        }
+    }
+}
+
+/// Trace sampler (`OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SamplerConfig {
+    AlwaysOn,
+    AlwaysOff,
+    TraceIdRatio(f64),
+    ParentBasedAlwaysOn,
+    ParentBasedAlwaysOff,
+    ParentBasedTraceIdRatio(f64),
+}
+
+impl Default for SamplerConfig {
+    fn default() -> Self {
+        Self::ParentBasedAlwaysOn
+    }
+}
+
+impl SamplerConfig {
+    /// Builds the SDK sampler this configuration names.
+    pub fn to_sampler(self) -> Sampler {
+        match self {
+            Self::AlwaysOn => Sampler::AlwaysOn,
+            Self::AlwaysOff => Sampler::AlwaysOff,
+            Self::TraceIdRatio(r) => Sampler::TraceIdRatioBased(r),
+            Self::ParentBasedAlwaysOn => Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
+            Self::ParentBasedAlwaysOff => Sampler::ParentBased(Box::new(Sampler::AlwaysOff)),
+            Self::ParentBasedTraceIdRatio(r) => {
+                Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(r)))
+            }
+        }
+    }
+
+    fn parse(name: &str, arg: Option<&str>, warnings: &mut Vec<String>) -> Self {
+        let mut ratio = || match arg.map(str::trim).filter(|a| !a.is_empty()) {
+            None => 1.0,
+            Some(a) => match a.parse::<f64>() {
+                Ok(r) if (0.0..=1.0).contains(&r) => r,
+                _ => {
+                    warnings.push(format!(
+                        "OTEL_TRACES_SAMPLER_ARG={a:?} is not a ratio in [0, 1]; using 1.0"
+                    ));
+                    1.0
+                }
+            },
+        };
+        match name.trim().to_ascii_lowercase().as_str() {
+            "always_on" => Self::AlwaysOn,
+            "always_off" => Self::AlwaysOff,
+            "traceidratio" => Self::TraceIdRatio(ratio()),
+            "parentbased_always_on" | "" => Self::ParentBasedAlwaysOn,
+            "parentbased_always_off" => Self::ParentBasedAlwaysOff,
+            "parentbased_traceidratio" => Self::ParentBasedTraceIdRatio(ratio()),
+            other => {
+                warnings.push(format!(
+                    "OTEL_TRACES_SAMPLER={other:?} is not supported; using parentbased_always_on"
+                ));
+                Self::ParentBasedAlwaysOn
+            }
+        }
+    }
+}
+
+/// Everything phase 1 and phase 2 need to know. Build it with [`TelemetryConfig::from_env`]
+/// and override per worker with the `with_*` methods before calling
+/// [`init_with_config`](crate::logging::init_with_config).
+#[derive(Debug, Clone)]
+pub struct TelemetryConfig {
+    /// `TELEMETRY_ENABLED`: export spans (and optionally metrics) over OTLP.
+    pub enabled: bool,
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`, the collector's base URL; `None` uses the protocol default.
+    pub endpoint: Option<String>,
+    /// `OTEL_EXPORTER_OTLP_PROTOCOL`.
+    pub protocol: OtlpProtocol,
+    /// `OTEL_EXPORTER_OTLP_HEADERS`, decoded.
+    pub headers: Vec<(String, String)>,
+    /// `OTEL_EXPORTER_OTLP_TIMEOUT` (milliseconds): bound on one export.
+    pub export_timeout: Duration,
+    /// `OTEL_SERVICE_NAME`.
+    pub service_name: String,
+    /// `OTEL_SERVICE_VERSION`.
+    pub service_version: String,
+    /// `OTEL_RESOURCE_ATTRIBUTES`, decoded.
+    pub resource_attributes: Vec<(String, String)>,
+    /// `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`.
+    pub sampler: SamplerConfig,
+    /// `TASKER_ENV`, exported as `deployment.environment`.
+    pub environment: String,
+    /// `RUST_LOG`, else `LOG_LEVEL`: the console filter directives.
+    pub log_filter: String,
+    /// `LOG_FORMAT`.
+    pub log_format: LogFormat,
+    /// `OTEL_METRICS_EXPORTER=otlp`: also push metrics over OTLP, every `metrics_interval`.
+    pub metrics_export: bool,
+    /// `OTEL_METRIC_EXPORT_INTERVAL` (milliseconds).
+    pub metrics_interval: Duration,
+    pub(crate) warnings: Vec<String>,
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            endpoint: None,
+            protocol: OtlpProtocol::default(),
+            headers: Vec::new(),
+            export_timeout: Duration::from_secs(10),
+            service_name: "tasker-core".to_owned(),
+            service_version: env!("CARGO_PKG_VERSION").to_owned(),
+            resource_attributes: Vec::new(),
+            sampler: SamplerConfig::default(),
+            environment: "development".to_owned(),
+            log_filter: "info".to_owned(),
+            log_format: LogFormat::default(),
+            metrics_export: false,
+            metrics_interval: Duration::from_secs(60),
+            warnings: Vec::new(),
+        }
+    }
+}
+
+impl TelemetryConfig {
+    /// Reads every variable of the telemetry contract from the process environment.
+    pub fn from_env() -> Self {
+        Self::from_lookup(|key| std::env::var(key).ok())
+    }
+
+    /// Like [`from_env`](Self::from_env), but reads variables through `lookup`. Hosts whose
+    /// environment is not the process's (a JS `process.env`, a test) use this.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let mut c = Self::default();
+        let get = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
+
+        if let Some(v) = get("TELEMETRY_ENABLED") {
+            c.enabled = parse_bool("TELEMETRY_ENABLED", &v, &mut c.warnings);
+        }
+        if let Some(v) = get("OTEL_EXPORTER_OTLP_PROTOCOL") {
+            match OtlpProtocol::parse(&v) {
+                Some(p) => c.protocol = p,
+                None => c.warnings.push(format!(
+                    "OTEL_EXPORTER_OTLP_PROTOCOL={v:?} is not supported (use http/protobuf or grpc); using http/protobuf"
+                )),
+            }
+        }
+        c.endpoint = get("OTEL_EXPORTER_OTLP_ENDPOINT").map(|v| v.trim().to_owned());
+        if let Some(v) = get("OTEL_EXPORTER_OTLP_HEADERS") {
+            c.headers = parse_key_values("OTEL_EXPORTER_OTLP_HEADERS", &v, &mut c.warnings);
+        }
+        if let Some(v) = get("OTEL_EXPORTER_OTLP_TIMEOUT") {
+            c.export_timeout = parse_millis(
+                "OTEL_EXPORTER_OTLP_TIMEOUT",
+                &v,
+                c.export_timeout,
+                &mut c.warnings,
+            );
+        }
+        if let Some(v) = get("OTEL_SERVICE_NAME") {
+            c.service_name = v.trim().to_owned();
+        }
+        if let Some(v) = get("OTEL_SERVICE_VERSION") {
+            c.service_version = v.trim().to_owned();
+        }
+        if let Some(v) = get("OTEL_RESOURCE_ATTRIBUTES") {
+            c.resource_attributes =
+                parse_key_values("OTEL_RESOURCE_ATTRIBUTES", &v, &mut c.warnings);
+        }
+        let sampler_arg = get("OTEL_TRACES_SAMPLER_ARG");
+        if let Some(v) = get("OTEL_TRACES_SAMPLER") {
+            c.sampler = SamplerConfig::parse(&v, sampler_arg.as_deref(), &mut c.warnings);
+        }
+        if let Some(v) = get("TASKER_ENV") {
+            c.environment = v.trim().to_owned();
+        }
+        if let Some(v) = get("RUST_LOG").or_else(|| get("LOG_LEVEL")) {
+            c.log_filter = v.trim().to_owned();
+        }
+        if let Some(v) = get("LOG_FORMAT") {
+            match LogFormat::parse(&v) {
+                Some(f) => c.log_format = f,
+                None => c.warnings.push(format!(
+                    "LOG_FORMAT={v:?} is not one of pretty, compact, json; using compact"
+                )),
+            }
+        }
+        if let Some(v) = get("OTEL_METRICS_EXPORTER") {
+            c.metrics_export = v.split(',').any(|e| e.trim().eq_ignore_ascii_case("otlp"));
+        }
+        if let Some(v) = get("OTEL_METRIC_EXPORT_INTERVAL") {
+            c.metrics_interval = parse_millis(
+                "OTEL_METRIC_EXPORT_INTERVAL",
+                &v,
+                c.metrics_interval,
+                &mut c.warnings,
+            );
+        }
+        c
+    }
+
+    /// Turns OTLP export on or off.
+    pub fn with_enabled(mut self, enabled: bool) -> Self {
+        self.enabled = enabled;
+        self
+    }
+
+    /// Sets the collector's base URL (for HTTP, `/v1/traces` is appended).
+    pub fn with_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// Sets the OTLP protocol.
+    pub fn with_protocol(mut self, protocol: OtlpProtocol) -> Self {
+        self.protocol = protocol;
+        self
+    }
+
+    /// Sets `service.name`.
+    pub fn with_service_name(mut self, name: impl Into<String>) -> Self {
+        self.service_name = name.into();
+        self
+    }
+
+    /// Samples this fraction of new traces, and follows the parent's decision otherwise.
+    pub fn with_sample_ratio(mut self, ratio: f64) -> Self {
+        self.sampler = SamplerConfig::ParentBasedTraceIdRatio(ratio.clamp(0.0, 1.0));
+        self
+    }
+
+    /// Sets the sampler.
+    pub fn with_sampler(mut self, sampler: SamplerConfig) -> Self {
+        self.sampler = sampler;
+        self
+    }
+
+    /// The collector base URL in effect.
+    pub fn endpoint(&self) -> &str {
+        self.endpoint
+            .as_deref()
+            .unwrap_or_else(|| self.protocol.default_endpoint())
+    }
+
+    /// The URL one signal is sent to: for HTTP the base URL plus `/v1/<signal>`.
+    pub fn signal_endpoint(&self, signal: &str) -> String {
+        let base = self.endpoint().trim_end_matches('/');
+        match self.protocol {
+            OtlpProtocol::Grpc => base.to_owned(),
+            OtlpProtocol::HttpProtobuf => {
+                let suffix = format!("/v1/{signal}");
+                if base.ends_with(&suffix) {
+                    base.to_owned()
+                } else {
+                    format!("{base}{suffix}")
+                }
+            }
+        }
+    }
+
+    /// Problems found while reading the environment, each with the value that was used instead.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+}
+
+fn parse_bool(key: &str, value: &str, warnings: &mut Vec<String>) -> bool {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => true,
+        "false" | "0" | "no" | "off" => false,
+        other => {
+            warnings.push(format!("{key}={other:?} is not a boolean; using false"));
+            false
+        }
+    }
+}
+
+fn parse_millis(key: &str, value: &str, default: Duration, warnings: &mut Vec<String>) -> Duration {
+    match value.trim().parse::<u64>() {
+        Ok(ms) => Duration::from_millis(ms),
+        Err(_) => {
+            warnings.push(format!(
+                "{key}={value:?} is not a whole number of milliseconds; using {}",
+                default.as_millis()
+            ));
+            default
+        }
+    }
+}
+
+/// Parses the W3C baggage-like `k1=v1,k2=v2` list the OTel env vars use; values are
+/// percent-decoded.
+fn parse_key_values(key: &str, value: &str, warnings: &mut Vec<String>) -> Vec<(String, String)> {
+    value
+        .split(',')
+        .filter(|pair| !pair.trim().is_empty())
+        .filter_map(|pair| match pair.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => {
+                Some((percent_decode(k.trim()), percent_decode(v.trim())))
+            }
+            _ => {
+                warnings.push(format!("{key}: ignoring {pair:?}, which is not key=value"));
+                None
+            }
+        })
+        .collect()
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let decoded = (bytes[i] == b'%' && i + 2 < bytes.len())
+            .then(|| std::str::from_utf8(&bytes[i + 1..i + 3]).ok())
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match decoded {
+            Some(b) => {
+                out.push(b);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> TelemetryConfig {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        TelemetryConfig::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn an_empty_environment_gives_the_documented_defaults() {
+        let c = config(&[]);
+        assert!(!c.enabled);
+        assert_eq!(c.protocol, OtlpProtocol::HttpProtobuf);
+        assert_eq!(c.endpoint(), "http://localhost:4318");
+        assert_eq!(
+            c.signal_endpoint("traces"),
+            "http://localhost:4318/v1/traces"
+        );
+        assert_eq!(c.sampler, SamplerConfig::ParentBasedAlwaysOn);
+        assert_eq!(c.log_format, LogFormat::Compact);
+        assert_eq!(c.environment, "development");
+        assert!(c.warnings().is_empty());
+    }
+
+    #[test]
+    fn every_contract_variable_is_read() {
+        let c = config(&[
+            ("TELEMETRY_ENABLED", "TRUE"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317/"),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+            ("OTEL_EXPORTER_OTLP_HEADERS", "api-key=a%3Db,x-tenant=blue"),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "2500"),
+            ("OTEL_SERVICE_NAME", "tasker-ruby-worker"),
+            ("OTEL_SERVICE_VERSION", "0.1.0"),
+            ("OTEL_RESOURCE_ATTRIBUTES", "team=core,region=eu"),
+            ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+            ("OTEL_TRACES_SAMPLER_ARG", "0.25"),
+            ("LOG_LEVEL", "debug"),
+            ("LOG_FORMAT", "json"),
+            ("TASKER_ENV", "test"),
+            ("OTEL_METRICS_EXPORTER", "otlp"),
+            ("OTEL_METRIC_EXPORT_INTERVAL", "1000"),
+        ]);
+        assert!(c.enabled);
+        assert_eq!(c.protocol, OtlpProtocol::Grpc);
+        assert_eq!(c.signal_endpoint("traces"), "http://collector:4317");
+        assert_eq!(
+            c.headers,
+            vec![
+                ("api-key".to_owned(), "a=b".to_owned()),
+                ("x-tenant".to_owned(), "blue".to_owned())
+            ]
+        );
+        assert_eq!(c.export_timeout, Duration::from_millis(2500));
+        assert_eq!(c.service_name, "tasker-ruby-worker");
+        assert_eq!(c.service_version, "0.1.0");
+        assert_eq!(c.resource_attributes.len(), 2);
+        assert_eq!(c.sampler, SamplerConfig::ParentBasedTraceIdRatio(0.25));
+        assert_eq!(c.log_filter, "debug");
+        assert_eq!(c.log_format, LogFormat::Json);
+        assert_eq!(c.environment, "test");
+        assert!(c.metrics_export);
+        assert_eq!(c.metrics_interval, Duration::from_secs(1));
+        assert!(c.warnings().is_empty(), "{:?}", c.warnings());
+    }
+
+    #[test]
+    fn rust_log_wins_over_log_level() {
+        let c = config(&[("RUST_LOG", "warn,tasker=debug"), ("LOG_LEVEL", "debug")]);
+        assert_eq!(c.log_filter, "warn,tasker=debug");
+    }
+
+    #[test]
+    fn bad_values_fall_back_to_defaults_with_a_warning() {
+        let c = config(&[
+            ("TELEMETRY_ENABLED", "maybe"),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "carrier-pigeon"),
+            ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+            ("OTEL_TRACES_SAMPLER_ARG", "7"),
+            ("LOG_FORMAT", "xml"),
+        ]);
+        assert!(!c.enabled);
+        assert_eq!(c.protocol, OtlpProtocol::HttpProtobuf);
+        assert_eq!(c.sampler, SamplerConfig::ParentBasedTraceIdRatio(1.0));
+        assert_eq!(c.log_format, LogFormat::Compact);
+        assert_eq!(c.warnings().len(), 4, "{:?}", c.warnings());
+        assert!(c.warnings()[0].contains("TELEMETRY_ENABLED=\"maybe\""));
+    }
+
+    #[test]
+    fn an_http_endpoint_that_already_names_the_signal_is_kept() {
+        let c = TelemetryConfig::default().with_endpoint("http://c:4318/v1/traces");
+        assert_eq!(c.signal_endpoint("traces"), "http://c:4318/v1/traces");
+    }
+
+    #[test]
+    fn sample_ratio_override_is_parent_based_and_clamped() {
+        let c = TelemetryConfig::default().with_sample_ratio(3.0);
+        assert_eq!(c.sampler, SamplerConfig::ParentBasedTraceIdRatio(1.0));
+    }
+
+    #[test]
+    fn a_truncated_percent_escape_is_kept_literally() {
+        assert_eq!(percent_decode("a%2"), "a%2");
+        assert_eq!(percent_decode("%41%"), "A%");
+    }
+}

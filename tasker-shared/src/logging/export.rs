@@ -1,0 +1,111 @@
+//! Native OTLP exporters (HTTP/protobuf and gRPC). Not compiled for wasm32, whose workers
+//! hand spans to JavaScript instead.
+
+use std::collections::HashMap;
+
+use opentelemetry_otlp::{WithExportConfig, WithHttpConfig, WithTonicConfig};
+use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SpanProcessor};
+
+use super::{OtlpProtocol, TelemetryConfig, TelemetryError};
+
+/// The phase-2 span pipeline: an OTLP exporter behind the SDK's batch processor, which runs
+/// on its own thread and so needs no async runtime for HTTP.
+pub(super) fn batch_processor(
+    config: &TelemetryConfig,
+) -> Result<BatchSpanProcessor, TelemetryError> {
+    let exporter = span_exporter(config)?;
+    // The exporter's own timeout (OTEL_EXPORTER_OTLP_TIMEOUT) bounds each export.
+    let mut processor = BatchSpanProcessor::builder(exporter)
+        .with_batch_config(BatchConfigBuilder::default().build())
+        .build();
+    processor.set_resource(&super::resource(config));
+    Ok(processor)
+}
+
+fn span_exporter(
+    config: &TelemetryConfig,
+) -> Result<opentelemetry_otlp::SpanExporter, TelemetryError> {
+    let endpoint = config.signal_endpoint("traces");
+    let fail = |reason: String| TelemetryError::Exporter {
+        protocol: config.protocol.as_str(),
+        endpoint: endpoint.clone(),
+        reason,
+    };
+    let built = match config.protocol {
+        OtlpProtocol::HttpProtobuf => opentelemetry_otlp::SpanExporter::builder()
+            .with_http()
+            .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+            .with_endpoint(endpoint.clone())
+            .with_timeout(config.export_timeout)
+            .with_headers(headers(config))
+            .build(),
+        OtlpProtocol::Grpc => {
+            require_multi_thread_runtime()?;
+            opentelemetry_otlp::SpanExporter::builder()
+                .with_tonic()
+                .with_endpoint(endpoint.clone())
+                .with_timeout(config.export_timeout)
+                .with_metadata(metadata(config).map_err(&fail)?)
+                .build()
+        }
+    };
+    built.map_err(|e| fail(e.to_string()))
+}
+
+/// The OTLP metric exporter for the optional metrics push.
+pub(super) fn metric_exporter(
+    config: &TelemetryConfig,
+) -> Result<opentelemetry_otlp::MetricExporter, TelemetryError> {
+    let endpoint = config.signal_endpoint("metrics");
+    let fail = |reason: String| TelemetryError::Exporter {
+        protocol: config.protocol.as_str(),
+        endpoint: endpoint.clone(),
+        reason,
+    };
+    let built = match config.protocol {
+        OtlpProtocol::HttpProtobuf => opentelemetry_otlp::MetricExporter::builder()
+            .with_http()
+            .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+            .with_endpoint(endpoint.clone())
+            .with_timeout(config.export_timeout)
+            .with_headers(headers(config))
+            .build(),
+        OtlpProtocol::Grpc => {
+            require_multi_thread_runtime()?;
+            opentelemetry_otlp::MetricExporter::builder()
+                .with_tonic()
+                .with_endpoint(endpoint.clone())
+                .with_timeout(config.export_timeout)
+                .with_metadata(metadata(config).map_err(&fail)?)
+                .build()
+        }
+    };
+    built.map_err(|e| fail(e.to_string()))
+}
+
+/// tonic binds its channel to the runtime that is current when it is built; on a
+/// current-thread runtime nothing drives it between our calls and spans are lost, and with
+/// no runtime it panics. Refuse both up front.
+pub(super) fn require_multi_thread_runtime() -> Result<tokio::runtime::Handle, TelemetryError> {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => Ok(h),
+        _ => Err(TelemetryError::GrpcNeedsRuntime),
+    }
+}
+
+fn headers(config: &TelemetryConfig) -> HashMap<String, String> {
+    config.headers.iter().cloned().collect()
+}
+
+fn metadata(config: &TelemetryConfig) -> Result<tonic::metadata::MetadataMap, String> {
+    let mut map = tonic::metadata::MetadataMap::new();
+    for (k, v) in &config.headers {
+        let key = tonic::metadata::MetadataKey::from_bytes(k.to_ascii_lowercase().as_bytes())
+            .map_err(|_| format!("header name {k:?} is not valid gRPC metadata"))?;
+        let value = v
+            .parse()
+            .map_err(|_| format!("header {k:?} has a value that is not valid gRPC metadata"))?;
+        map.insert(key, value);
+    }
+    Ok(map)
+}

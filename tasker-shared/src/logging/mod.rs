@@ -1,0 +1,331 @@
+//! Two-phase telemetry for FFI hosts (the TAS-65 pattern, with its future enhancements built).
+//!
+//! **Why two phases.** A Ruby, Python or JS host loads our extension long before any Tokio
+//! runtime exists, yet it needs logs from that first instant. So:
+//!
+//! * **Phase 1**, [`init_console_only`], runs at extension load. It installs the one global
+//!   subscriber: a console layer, plus the OpenTelemetry layer over a provider whose span
+//!   processor and sampler are *late-bound* (empty slots). No runtime, no threads, no I/O.
+//! * **Phase 2**, [`init_tracing`] / [`init_with_config`], runs inside bootstrap. It fills the
+//!   slots with a real OTLP pipeline. The subscriber is never replaced, so there is no restart,
+//!   no `reload` layer (which breaks parent propagation), and spans opened before phase 2 keep
+//!   working; with `TELEMETRY_ENABLED=true` their data waits in a bounded buffer and is
+//!   exported once phase 2 attaches.
+//!
+//! [`shutdown_telemetry`] empties the slots again after a bounded flush; console logging goes
+//! on, and a later phase 2 (a new worker, a forked child) can attach a fresh pipeline.
+
+mod config;
+#[cfg(not(target_arch = "wasm32"))]
+mod export;
+mod json;
+mod late_bound;
+pub mod metrics;
+mod prometheus;
+mod subscriber;
+
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::Duration;
+
+use opentelemetry_sdk::trace::{SdkTracerProvider, SpanExporter, SpanProcessor};
+
+pub use config::{LogFormat, OtlpProtocol, SamplerConfig, TelemetryConfig};
+use late_bound::{LateBound, LateBoundSampler};
+pub use subscriber::{ConsoleSink, set_console_sink};
+
+/// How long [`shutdown_telemetry`] waits for the exporter to drain.
+pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Telemetry set-up and teardown failures. None of them stops console logging.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum TelemetryError {
+    #[error(
+        "OTLP over gRPC needs a multi-thread Tokio runtime: call init_with_config inside the worker runtime (runtime.block_on) or set OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf"
+    )]
+    GrpcNeedsRuntime,
+    #[error("cannot build the OTLP {protocol} exporter for {endpoint}: {reason}")]
+    Exporter {
+        protocol: &'static str,
+        endpoint: String,
+        reason: String,
+    },
+    #[error(
+        "another global tracing subscriber was installed before tasker-core's; console logging and trace ids come from that subscriber"
+    )]
+    ForeignSubscriber,
+    #[error("flushing telemetry failed: {0}")]
+    Flush(String),
+    #[error("shutting telemetry down failed: {0}")]
+    Shutdown(String),
+    #[error("metrics failed: {0}")]
+    Metrics(String),
+    #[error("{0}")]
+    Unsupported(&'static str),
+}
+
+/// What the telemetry pipeline is doing right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TelemetryState {
+    /// Phase 1 has not run.
+    Uninitialized,
+    /// Console only; spans get ids but are not exported.
+    ConsoleOnly,
+    /// Console, with export deferred: ended spans are buffered for phase 2.
+    Deferred,
+    /// Phase 2 attached an exporter.
+    Exporting,
+}
+
+pub(crate) struct Telemetry {
+    late: Arc<LateBound>,
+    sampler: LateBoundSampler,
+    provider: SdkTracerProvider,
+    own_subscriber: bool,
+    phase2: Mutex<Option<TelemetryConfig>>,
+}
+
+static TELEMETRY: OnceLock<Telemetry> = OnceLock::new();
+
+fn telemetry() -> &'static Telemetry {
+    TELEMETRY.get_or_init(|| subscriber::phase_one(TelemetryConfig::from_env()))
+}
+
+/// Phase 1: console logging, safe from any thread with no async runtime. Idempotent.
+///
+/// Logs `Console-only logging initialized (FFI-safe mode)`; when `TELEMETRY_ENABLED=true`
+/// it also says that export is deferred to the runtime context.
+pub fn init_console_only() {
+    telemetry();
+}
+
+/// Phase 2 from the environment: [`init_with_config`] with [`TelemetryConfig::from_env`].
+pub fn init_tracing() -> Result<(), TelemetryError> {
+    init_with_config(TelemetryConfig::from_env())
+}
+
+/// Phase 2: attaches OTLP export to the already-installed subscriber, without a restart.
+///
+/// Runs phase 1 first if it has not run. With `config.enabled == false`, or when a pipeline is
+/// already attached, it changes nothing and returns `Ok`. It never panics: HTTP/protobuf
+/// needs no runtime; gRPC returns [`TelemetryError::GrpcNeedsRuntime`] unless a multi-thread
+/// Tokio runtime is current.
+pub fn init_with_config(config: TelemetryConfig) -> Result<(), TelemetryError> {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let t = telemetry();
+        if !config.enabled {
+            return disable(t);
+        }
+        if t.late.is_active() {
+            tracing::debug!(
+                target: "tasker_shared::logging",
+                "OpenTelemetry already initialized; keeping the running pipeline"
+            );
+            return Ok(());
+        }
+        let processor = export::batch_processor(&config)?;
+        attach(t, Arc::new(processor), config)
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        let t = telemetry();
+        if !config.enabled {
+            return disable(t);
+        }
+        Err(TelemetryError::Unsupported(
+            "OTLP export on wasm32 needs an exporter: use init_with_exporter",
+        ))
+    }
+}
+
+/// Phase 2 with an exporter the caller built (a JS callback exporter on wasm, a test's).
+/// Spans go through a simple (synchronous, thread-free) processor, which is what wasm32 can
+/// run. Replaces a pipeline that is already attached.
+pub fn init_with_exporter<E>(config: TelemetryConfig, exporter: E) -> Result<(), TelemetryError>
+where
+    E: SpanExporter + 'static,
+{
+    let t = telemetry();
+    let mut processor = opentelemetry_sdk::trace::SimpleSpanProcessor::new(exporter);
+    processor.set_resource(&resource(&config));
+    if let Some(old) = t.late.detach() {
+        let _ = old.shutdown_with_timeout(SHUTDOWN_TIMEOUT);
+    }
+    attach(t, Arc::new(processor), config)
+}
+
+fn disable(t: &Telemetry) -> Result<(), TelemetryError> {
+    if !t.late.is_active() {
+        t.late.detach();
+        t.sampler.set(None);
+        tracing::debug!(
+            target: "tasker_shared::logging",
+            "Telemetry disabled; console logging only"
+        );
+    }
+    Ok(())
+}
+
+fn attach(
+    t: &Telemetry,
+    processor: Arc<dyn SpanProcessor>,
+    config: TelemetryConfig,
+) -> Result<(), TelemetryError> {
+    t.sampler.set(Some(config.sampler.to_sampler()));
+    let (_, replayed) = t.late.attach(processor);
+    tracing::info!(
+        target: "tasker_shared::logging",
+        environment = %config.environment,
+        opentelemetry_enabled = true,
+        otlp_endpoint = %config.endpoint(),
+        otlp_protocol = config.protocol.as_str(),
+        service_name = %config.service_name,
+        replayed_spans = replayed,
+        dropped_spans = t.late.dropped_before_bootstrap(),
+        "Console logging with OpenTelemetry initialized"
+    );
+    *t.phase2.lock().unwrap_or_else(PoisonError::into_inner) = Some(config.clone());
+    metrics::on_phase_two(&config)
+}
+
+/// Exports everything ended so far. Bounded: the SDK waits at most 5 s for the exporter.
+pub fn flush_telemetry() -> Result<(), TelemetryError> {
+    let Some(t) = TELEMETRY.get() else {
+        return Ok(());
+    };
+    let spans = match t.late.active() {
+        Some(p) => p
+            .force_flush()
+            .map_err(|e| TelemetryError::Flush(late_bound::describe(&e))),
+        None => Ok(()),
+    };
+    let metrics = metrics::flush();
+    spans.and(metrics)
+}
+
+/// Flushes and stops export within [`SHUTDOWN_TIMEOUT`]. Console logging keeps working; a
+/// later phase 2 may attach again. Idempotent.
+pub fn shutdown_telemetry() -> Result<(), TelemetryError> {
+    let Some(t) = TELEMETRY.get() else {
+        return Ok(());
+    };
+    t.sampler.set(None);
+    let had = t
+        .phase2
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take();
+    let spans = match t.late.detach() {
+        Some(p) => p
+            .shutdown_with_timeout(SHUTDOWN_TIMEOUT)
+            .map_err(|e| TelemetryError::Shutdown(late_bound::describe(&e))),
+        None => Ok(()),
+    };
+    let metrics = metrics::shutdown();
+    if had.is_some() {
+        tracing::info!(
+            target: "tasker_shared::logging",
+            flushed = spans.is_ok(),
+            "OpenTelemetry export shut down; console logging continues"
+        );
+    }
+    spans.and(metrics)
+}
+
+/// Call in a forked child. The parent's exporter thread does not exist there, so its pipeline
+/// is abandoned (flushing it would block, then lose the spans) and, if the parent was
+/// exporting, a fresh pipeline with the same configuration is attached.
+pub fn reinitialize_after_fork() -> Result<(), TelemetryError> {
+    let Some(t) = TELEMETRY.get() else {
+        return Ok(());
+    };
+    if let Some(old) = t.late.detach() {
+        // Dropping it would try to join a thread that is not in this process.
+        std::mem::forget(old);
+    }
+    metrics::abandon_after_fork();
+    let config = t
+        .phase2
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take();
+    match config {
+        Some(config) => init_with_config(config),
+        None => Ok(()),
+    }
+}
+
+/// The current state of the pipeline.
+pub fn telemetry_state() -> TelemetryState {
+    match TELEMETRY.get() {
+        None => TelemetryState::Uninitialized,
+        Some(t) => match t.late.state_name() {
+            "active" => TelemetryState::Exporting,
+            "buffering" => TelemetryState::Deferred,
+            _ => TelemetryState::ConsoleOnly,
+        },
+    }
+}
+
+/// The configuration phase 2 is exporting with, if it is.
+pub fn active_config() -> Option<TelemetryConfig> {
+    TELEMETRY
+        .get()?
+        .phase2
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone()
+}
+
+/// The tracer provider behind the OpenTelemetry layer (also the OTel global one). Spans made
+/// with it directly join the same pipeline as `tracing` spans.
+pub fn tracer_provider() -> SdkTracerProvider {
+    telemetry().provider.clone()
+}
+
+/// Whether our subscriber is the global one (false when the host installed its own first).
+pub fn owns_global_subscriber() -> bool {
+    telemetry().own_subscriber
+}
+
+pub(crate) fn resource(config: &TelemetryConfig) -> opentelemetry_sdk::Resource {
+    use opentelemetry::KeyValue;
+    let mut attrs = vec![
+        KeyValue::new("service.version", config.service_version.clone()),
+        KeyValue::new("deployment.environment", config.environment.clone()),
+        KeyValue::new("deployment.environment.name", config.environment.clone()),
+        KeyValue::new("telemetry.sdk.language", "rust"),
+        KeyValue::new("telemetry.sdk.name", "opentelemetry"),
+        KeyValue::new("process.pid", i64::from(std::process::id())),
+    ];
+    attrs.extend(
+        config
+            .resource_attributes
+            .iter()
+            .map(|(k, v)| KeyValue::new(k.clone(), v.clone())),
+    );
+    opentelemetry_sdk::Resource::builder_empty()
+        .with_attributes(attrs)
+        .with_service_name(config.service_name.clone())
+        .build()
+}
+
+/// Logs an event from the FFI boundary with a level, a message, structured fields and a
+/// component, e.g. `log_ffi!(info, "Worker ready", component: "ffi_boundary", workers: 4)`.
+/// Field values are `tracing` values: strings, numbers, booleans, or
+/// `tracing::field::display(x)` / `debug(x)` for anything else. Without `component:`, the
+/// component is `"ffi"`.
+#[macro_export]
+macro_rules! log_ffi {
+    ($level:ident, $msg:expr, component: $component:expr $(, $key:ident : $value:expr)* $(,)?) => {
+        $crate::__private::tracing::$level!(
+            target: "tasker_ffi",
+            component = $component
+            $(, $key = $value)*,
+            "{}", $msg
+        )
+    };
+    ($level:ident, $msg:expr $(, $key:ident : $value:expr)* $(,)?) => {
+        $crate::log_ffi!($level, $msg, component: "ffi" $(, $key: $value)*)
+    };
+}

@@ -1,0 +1,361 @@
+//! The task state machine: feed it step results, and it says which steps to dispatch next
+//! and when the task is finished. It does no I/O, reads no clock and spawns nothing, so the
+//! Tokio driver and the JS event-loop driver run the very same logic.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use super::template::{TaskTemplate, TemplateError};
+use crate::types::{
+    StepExecutionResult, StepMessage, TaskInfo, TaskSequenceStep, WorkflowStepInfo,
+};
+
+/// Where a step is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    /// Waiting for its dependencies.
+    Pending,
+    /// Dispatched; a result is expected.
+    InFlight,
+    Complete,
+    /// Failed for good (not retryable, or out of attempts).
+    Failed,
+    /// Never ran, because a step it depends on failed.
+    Skipped,
+}
+
+/// Where the task is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskStatus {
+    Pending,
+    Running,
+    /// Every step completed.
+    Complete,
+    /// At least one step failed or was skipped.
+    Error,
+}
+
+/// A step result the machine cannot accept.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WorkflowError {
+    #[error("task {task_uuid} has no step {step_uuid}")]
+    UnknownStep { task_uuid: Uuid, step_uuid: Uuid },
+    #[error(
+        "step {step:?} of task {task_uuid} is {status:?}, not in flight: duplicate or late result"
+    )]
+    NotInFlight {
+        task_uuid: Uuid,
+        step: String,
+        status: StepStatus,
+    },
+}
+
+/// What the driver must do next.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Run this step (its dependencies' results are inside).
+    Dispatch(Box<ReadyStep>),
+    /// The task is over; nothing more will be dispatched.
+    Finished(TaskOutcome),
+}
+
+/// A step ready to run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadyStep {
+    pub message: StepMessage,
+    pub sequence: TaskSequenceStep,
+}
+
+/// The record of one step in a finished (or running) task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepRecord {
+    pub status: StepStatus,
+    pub attempts: u32,
+    #[serde(default, skip_serializing_if = "Value::is_null")]
+    pub result: Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_type: Option<String>,
+    pub execution_time_ms: u64,
+}
+
+/// The result of a task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskOutcome {
+    pub task_uuid: Uuid,
+    pub correlation_id: Uuid,
+    pub status: TaskStatus,
+    /// Results of the completed steps, by name.
+    pub step_results: Map<String, Value>,
+    /// Every step's record, failures and skips included, by name.
+    pub steps: BTreeMap<String, StepRecord>,
+}
+
+#[derive(Debug, Clone)]
+struct StepState {
+    uuid: Uuid,
+    status: StepStatus,
+    attempts: u32,
+    last: Option<StepExecutionResult>,
+}
+
+/// One running task.
+#[derive(Debug, Clone)]
+pub struct Task {
+    template: TaskTemplate,
+    task_uuid: Uuid,
+    correlation_id: Uuid,
+    context: Value,
+    traceparent: Option<String>,
+    steps: Vec<StepState>,
+    by_uuid: HashMap<Uuid, usize>,
+    deps: Vec<Vec<usize>>,
+    status: TaskStatus,
+}
+
+impl Task {
+    /// A task over a template (validated again here). Step uuids are derived from the task
+    /// uuid and the step name, so the machine needs no randomness.
+    pub fn new(
+        template: TaskTemplate,
+        context: Value,
+        task_uuid: Uuid,
+        correlation_id: Uuid,
+    ) -> Result<Self, TemplateError> {
+        template.validate()?;
+        let index: HashMap<&str, usize> = template
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.name.as_str(), i))
+            .collect();
+        let deps = template
+            .steps
+            .iter()
+            .map(|s| s.depends_on.iter().map(|d| index[d.as_str()]).collect())
+            .collect();
+        let steps: Vec<StepState> = template
+            .steps
+            .iter()
+            .map(|s| StepState {
+                uuid: Uuid::new_v5(&task_uuid, s.name.as_bytes()),
+                status: StepStatus::Pending,
+                attempts: 0,
+                last: None,
+            })
+            .collect();
+        let by_uuid = steps.iter().enumerate().map(|(i, s)| (s.uuid, i)).collect();
+        Ok(Self {
+            template,
+            task_uuid,
+            correlation_id,
+            context,
+            traceparent: None,
+            steps,
+            by_uuid,
+            deps,
+            status: TaskStatus::Pending,
+        })
+    }
+
+    /// The traceparent of the task's root span, stamped on every step message.
+    pub fn with_traceparent(mut self, traceparent: Option<String>) -> Self {
+        self.traceparent = traceparent;
+        self
+    }
+
+    pub fn task_uuid(&self) -> Uuid {
+        self.task_uuid
+    }
+
+    pub fn correlation_id(&self) -> Uuid {
+        self.correlation_id
+    }
+
+    pub fn template(&self) -> &TaskTemplate {
+        &self.template
+    }
+
+    pub fn status(&self) -> TaskStatus {
+        self.status
+    }
+
+    /// The status of the step called `name`.
+    pub fn step_status(&self, name: &str) -> Option<StepStatus> {
+        let i = self.template.steps.iter().position(|s| s.name == name)?;
+        Some(self.steps[i].status)
+    }
+
+    /// Starts the task: dispatches the steps with no dependencies.
+    pub fn start(&mut self) -> Vec<Action> {
+        if self.status != TaskStatus::Pending {
+            return Vec::new();
+        }
+        self.status = TaskStatus::Running;
+        self.advance()
+    }
+
+    /// Records one attempt's result and returns what to do next: a retry, newly ready
+    /// dependents, or the end of the task.
+    pub fn on_result(&mut self, result: StepExecutionResult) -> Result<Vec<Action>, WorkflowError> {
+        let i = *self
+            .by_uuid
+            .get(&result.step_uuid)
+            .ok_or(WorkflowError::UnknownStep {
+                task_uuid: self.task_uuid,
+                step_uuid: result.step_uuid,
+            })?;
+        if self.steps[i].status != StepStatus::InFlight {
+            return Err(WorkflowError::NotInFlight {
+                task_uuid: self.task_uuid,
+                step: self.template.steps[i].name.clone(),
+                status: self.steps[i].status,
+            });
+        }
+        let max = self.template.steps[i].max_attempts;
+        let state = &mut self.steps[i];
+        let retry = !result.success && result.metadata.retryable && state.attempts < max;
+        state.status = match (result.success, retry) {
+            (true, _) => StepStatus::Complete,
+            (false, true) => StepStatus::Pending,
+            (false, false) => StepStatus::Failed,
+        };
+        state.last = Some(result);
+        Ok(self.advance())
+    }
+
+    /// Dispatches everything ready, skips what can never run, and finishes when idle.
+    fn advance(&mut self) -> Vec<Action> {
+        let mut actions = Vec::new();
+        // Skipping can make more steps skippable; one pass in dependency order is not
+        // guaranteed by template order, so loop until nothing changes.
+        loop {
+            let mut changed = false;
+            for i in 0..self.steps.len() {
+                if self.steps[i].status != StepStatus::Pending {
+                    continue;
+                }
+                let dep_states: Vec<StepStatus> =
+                    self.deps[i].iter().map(|&d| self.steps[d].status).collect();
+                if dep_states
+                    .iter()
+                    .any(|s| matches!(s, StepStatus::Failed | StepStatus::Skipped))
+                {
+                    self.steps[i].status = StepStatus::Skipped;
+                    changed = true;
+                } else if dep_states.iter().all(|s| *s == StepStatus::Complete) {
+                    actions.push(Action::Dispatch(Box::new(self.dispatch(i))));
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        let idle = !self
+            .steps
+            .iter()
+            .any(|s| matches!(s.status, StepStatus::InFlight | StepStatus::Pending));
+        if idle && self.status == TaskStatus::Running {
+            let all_ok = self.steps.iter().all(|s| s.status == StepStatus::Complete);
+            self.status = if all_ok {
+                TaskStatus::Complete
+            } else {
+                TaskStatus::Error
+            };
+            actions.push(Action::Finished(self.outcome()));
+        }
+        actions
+    }
+
+    fn dispatch(&mut self, i: usize) -> ReadyStep {
+        let step = &self.template.steps[i];
+        let state = &mut self.steps[i];
+        state.status = StepStatus::InFlight;
+        state.attempts += 1;
+        let dependency_results = self.deps[i]
+            .iter()
+            .map(|&d| {
+                let value = self.steps[d]
+                    .last
+                    .as_ref()
+                    .map(|r| r.result.clone())
+                    .unwrap_or(Value::Null);
+                (self.template.steps[d].name.clone(), value)
+            })
+            .collect();
+        let state = &self.steps[i];
+        ReadyStep {
+            message: StepMessage {
+                task_uuid: self.task_uuid,
+                step_uuid: state.uuid,
+                correlation_id: self.correlation_id,
+                traceparent: self.traceparent.clone(),
+            },
+            sequence: TaskSequenceStep {
+                task: TaskInfo {
+                    task_uuid: self.task_uuid,
+                    correlation_id: self.correlation_id,
+                    namespace_name: self.template.namespace.clone(),
+                    task_name: self.template.name.clone(),
+                    version: self.template.version.clone(),
+                    context: self.context.clone(),
+                },
+                workflow_step: WorkflowStepInfo {
+                    step_uuid: state.uuid,
+                    name: step.name.clone(),
+                    handler: step.handler.clone(),
+                    attempt: state.attempts,
+                    max_attempts: step.max_attempts,
+                    timeout_ms: step.timeout_ms,
+                },
+                dependency_results,
+            },
+        }
+    }
+
+    /// The task's record so far (final once [`Action::Finished`] was returned).
+    pub fn outcome(&self) -> TaskOutcome {
+        let mut step_results = Map::new();
+        let mut steps = BTreeMap::new();
+        for (tmpl, state) in self.template.steps.iter().zip(&self.steps) {
+            let last = state.last.as_ref();
+            if state.status == StepStatus::Complete {
+                let value = last.map(|r| r.result.clone()).unwrap_or(Value::Null);
+                step_results.insert(tmpl.name.clone(), value);
+            }
+            let failed = last.filter(|r| !r.success);
+            let record = StepRecord {
+                status: state.status,
+                attempts: state.attempts,
+                result: last
+                    .filter(|r| r.success)
+                    .map(|r| r.result.clone())
+                    .unwrap_or(Value::Null),
+                error: match state.status {
+                    StepStatus::Skipped => Some("skipped: a step it depends on failed".to_owned()),
+                    _ => failed.and_then(|r| r.error_message.clone()),
+                },
+                error_type: match state.status {
+                    StepStatus::Skipped => Some("dependency_failed".to_owned()),
+                    _ => failed.and_then(|r| r.metadata.error_type.clone()),
+                },
+                execution_time_ms: last.map(|r| r.metadata.execution_time_ms).unwrap_or(0),
+            };
+            steps.insert(tmpl.name.clone(), record);
+        }
+        TaskOutcome {
+            task_uuid: self.task_uuid,
+            correlation_id: self.correlation_id,
+            status: self.status,
+            step_results,
+            steps,
+        }
+    }
+}

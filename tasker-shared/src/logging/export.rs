@@ -15,7 +15,7 @@ pub(super) fn batch_processor(
 ) -> Result<BatchSpanProcessor, TelemetryError> {
     let exporter = span_exporter(config)?;
     // The exporter's own timeout (OTEL_EXPORTER_OTLP_TIMEOUT) bounds each export.
-    let mut processor = BatchSpanProcessor::builder(exporter)
+    let mut processor = BatchSpanProcessor::builder(super::stats::Observed(exporter))
         .with_batch_config(BatchConfigBuilder::default().build())
         .build();
     processor.set_resource(&super::resource(config));

@@ -22,6 +22,7 @@ mod json;
 mod late_bound;
 pub mod metrics;
 mod prometheus;
+mod stats;
 mod subscriber;
 
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
@@ -31,6 +32,7 @@ use opentelemetry_sdk::trace::{SdkTracerProvider, SpanExporter, SpanProcessor};
 
 pub use config::{LogFormat, OtlpProtocol, SamplerConfig, TelemetryConfig};
 use late_bound::{LateBound, LateBoundSampler};
+pub use stats::TelemetryStats;
 pub use subscriber::{ConsoleSink, set_console_sink};
 
 /// How long [`shutdown_telemetry`] waits for the exporter to drain.
@@ -146,7 +148,8 @@ where
     E: SpanExporter + 'static,
 {
     let t = telemetry();
-    let mut processor = opentelemetry_sdk::trace::SimpleSpanProcessor::new(exporter);
+    let mut processor =
+        opentelemetry_sdk::trace::SimpleSpanProcessor::new(stats::Observed(exporter));
     processor.set_resource(&resource(&config));
     if let Some(old) = t.late.detach() {
         let _ = old.shutdown_with_timeout(SHUTDOWN_TIMEOUT);
@@ -189,14 +192,20 @@ fn attach(
 }
 
 /// Exports everything ended so far. Bounded: the SDK waits at most 5 s for the exporter.
+/// Reports spans that could not be exported since the last flush.
 pub fn flush_telemetry() -> Result<(), TelemetryError> {
     let Some(t) = TELEMETRY.get() else {
         return Ok(());
     };
+    let before = stats::failed_so_far();
     let spans = match t.late.active() {
         Some(p) => p
             .force_flush()
-            .map_err(|e| TelemetryError::Flush(late_bound::describe(&e))),
+            .map_err(|e| TelemetryError::Flush(late_bound::describe(&e)))
+            .and_then(|()| match stats::failures_since(before) {
+                Some(lost) => Err(TelemetryError::Flush(lost)),
+                None => Ok(()),
+            }),
         None => Ok(()),
     };
     let metrics = metrics::flush();
@@ -215,10 +224,15 @@ pub fn shutdown_telemetry() -> Result<(), TelemetryError> {
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .take();
+    let before = stats::failed_so_far();
     let spans = match t.late.detach() {
         Some(p) => p
             .shutdown_with_timeout(SHUTDOWN_TIMEOUT)
-            .map_err(|e| TelemetryError::Shutdown(late_bound::describe(&e))),
+            .map_err(|e| TelemetryError::Shutdown(late_bound::describe(&e)))
+            .and_then(|()| match stats::failures_since(before) {
+                Some(lost) => Err(TelemetryError::Shutdown(lost)),
+                None => Ok(()),
+            }),
         None => Ok(()),
     };
     let metrics = metrics::shutdown();
@@ -226,6 +240,7 @@ pub fn shutdown_telemetry() -> Result<(), TelemetryError> {
         tracing::info!(
             target: "tasker_shared::logging",
             flushed = spans.is_ok(),
+            error = spans.as_ref().err().map(tracing::field::display),
             "OpenTelemetry export shut down; console logging continues"
         );
     }
@@ -265,6 +280,16 @@ pub fn telemetry_state() -> TelemetryState {
             _ => TelemetryState::ConsoleOnly,
         },
     }
+}
+
+/// Counts of exported and failed spans, and the last export error.
+pub fn telemetry_stats() -> TelemetryStats {
+    stats::snapshot(
+        TELEMETRY
+            .get()
+            .map(|t| t.late.dropped_before_bootstrap())
+            .unwrap_or(0),
+    )
 }
 
 /// The configuration phase 2 is exporting with, if it is.

@@ -69,20 +69,16 @@ impl LogFormat {
 }
 
 /// Trace sampler (`OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG`).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub enum SamplerConfig {
     AlwaysOn,
     AlwaysOff,
     TraceIdRatio(f64),
+    /// The default: follow the parent, sample every new trace.
+    #[default]
     ParentBasedAlwaysOn,
     ParentBasedAlwaysOff,
     ParentBasedTraceIdRatio(f64),
-}
-
-impl Default for SamplerConfig {
-    fn default() -> Self {
-        Self::ParentBasedAlwaysOn
-    }
 }
 
 impl SamplerConfig {

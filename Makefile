@@ -1,0 +1,64 @@
+# tasker-core: one entry point for set-up, build, test, lint and the demo.
+# `make help` lists the targets; CI runs `make lint` and `make test` (see .ci/run).
+
+SHELL       := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+ROOT    := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+VENV    := $(ROOT)/.venv
+PYTHON  ?= python3
+CARGO   ?= cargo
+WASM    := wasm32-unknown-unknown
+
+export CARGO_TERM_COLOR ?= never
+
+.PHONY: help setup setup-rust setup-system setup-python build test test-rust test-wasm lint demo clean
+
+help: ## List the targets
+	@echo "tasker-core: Rust worker core with two-phase FFI telemetry"
+	@echo
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
+
+setup: setup-rust setup-system setup-python ## Install everything the project needs (idempotent)
+
+setup-rust: ## Rust components and the wasm32 target
+	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy
+	@rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
+	@rustup target list --installed | grep -qx '$(WASM)' || rustup target add $(WASM)
+
+setup-system: ## Debian packages (libpython3.11 for the rotel collector)
+	@if ! ldconfig -p | grep -q 'libpython3.11.so.1.0'; then \
+	  echo "installing libpython3.11"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpython3.11 >/dev/null; \
+	fi
+
+setup-python: ## A venv with rotel, the real OTLP collector the tests export to
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	@$(VENV)/bin/python -c 'import importlib.util, sys; sys.exit(0 if importlib.util.find_spec("rotel") else 1)' \
+	  || $(VENV)/bin/pip install -q rotel
+	@$(ROOT)/scripts/rotel-agent --version >/dev/null
+
+build: setup-rust ## Build every crate
+	$(CARGO) build --workspace --all-targets
+
+test: setup build test-rust test-wasm ## Set up, build, and run every test
+	@echo "make test: all suites passed"
+
+test-rust: ## Rust unit, integration and real-collector tests
+	ROTEL_AGENT=$(ROOT)/scripts/rotel-agent $(CARGO) test --workspace --no-fail-fast
+
+test-wasm: setup-rust ## tasker-shared must build for wasm32-unknown-unknown
+	$(CARGO) check -p tasker-shared --target $(WASM)
+
+lint: setup-rust ## rustfmt and clippy (warnings are errors), native and wasm32
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy -p tasker-shared --target $(WASM) -- -D warnings
+
+demo: setup ## Run linear_workflow and show its one trace at a real collector
+	ROTEL_AGENT=$(ROOT)/scripts/rotel-agent $(CARGO) run -q -p tasker-shared --example demo
+
+clean: ## Remove build output and the venv
+	$(CARGO) clean
+	rm -rf $(VENV)

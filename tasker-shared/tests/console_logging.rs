@@ -174,6 +174,34 @@ fn child_json() {
 }
 
 #[test]
+fn phase_one_from_many_threads_at_once_initializes_exactly_once() {
+    let out = run_child("child_many_threads", &[]);
+    assert_eq!(
+        out.matches("Console-only logging initialized (FFI-safe mode)")
+            .count(),
+        1,
+        "{out}"
+    );
+    assert_eq!(out.matches("from a host thread").count(), 8, "{out}");
+}
+
+#[test]
+#[ignore = "run in a child process by phase_one_from_many_threads_at_once_initializes_exactly_once"]
+fn child_many_threads() {
+    let threads: Vec<_> = (0..8)
+        .map(|i| {
+            std::thread::spawn(move || {
+                logging::init_console_only();
+                tracing::info!(thread = i, "from a host thread");
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("thread");
+    }
+}
+
+#[test]
 fn a_bad_log_filter_is_reported_and_info_is_used() {
     let out = run_child("child_bad_filter", &[("RUST_LOG", "info,[[[")]);
     line_with(&out, "is invalid");

@@ -114,6 +114,7 @@ fn spans_reach_the_collector_with_their_trace_parent_links_and_attributes() {
     assert!(exec.has_event("step.execution_started") && exec.has_event("step.execution_completed"));
     assert_eq!(exec.resource["service.name"], "tasker-shared-http-test");
     assert_eq!(exec.resource["deployment.environment"], "development");
+    assert_eq!(exec.resource["service.version"], env!("CARGO_PKG_VERSION"));
 
     let done = by_name("worker.step_completion_received");
     assert_eq!(done.trace_id, exec.trace_id);

@@ -237,12 +237,19 @@ pub fn shutdown_telemetry() -> Result<(), TelemetryError> {
     };
     let metrics = metrics::shutdown();
     if had.is_some() {
-        tracing::info!(
-            target: "tasker_shared::logging",
-            flushed = spans.is_ok(),
-            error = spans.as_ref().err().map(tracing::field::display),
-            "OpenTelemetry export shut down; console logging continues"
-        );
+        match &spans {
+            Ok(()) => tracing::info!(
+                target: "tasker_shared::logging",
+                flushed = true,
+                "OpenTelemetry export shut down; console logging continues"
+            ),
+            Err(e) => tracing::warn!(
+                target: "tasker_shared::logging",
+                flushed = false,
+                error = %e,
+                "OpenTelemetry export shut down; console logging continues"
+            ),
+        }
     }
     spans.and(metrics)
 }

@@ -22,65 +22,50 @@ pub(super) fn batch_processor(
     Ok(processor)
 }
 
+/// Builds an OTLP exporter of either signal: the span and metric builders share their
+/// configuration traits but no common type, so a macro writes the one recipe for both.
+macro_rules! otlp_exporter {
+    ($exporter:ty, $config:expr, $signal:literal) => {{
+        let config: &TelemetryConfig = $config;
+        let endpoint = config.signal_endpoint($signal);
+        let fail = |reason: String| TelemetryError::Exporter {
+            protocol: config.protocol.as_str(),
+            endpoint: endpoint.clone(),
+            reason,
+        };
+        let built = match config.protocol {
+            OtlpProtocol::HttpProtobuf => <$exporter>::builder()
+                .with_http()
+                .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+                .with_endpoint(endpoint.clone())
+                .with_timeout(config.export_timeout)
+                .with_headers(config.headers.iter().cloned().collect::<HashMap<_, _>>())
+                .build(),
+            OtlpProtocol::Grpc => {
+                require_multi_thread_runtime()?;
+                <$exporter>::builder()
+                    .with_tonic()
+                    .with_endpoint(endpoint.clone())
+                    .with_timeout(config.export_timeout)
+                    .with_metadata(metadata(config).map_err(&fail)?)
+                    .build()
+            }
+        };
+        built.map_err(|e| fail(e.to_string()))
+    }};
+}
+
 fn span_exporter(
     config: &TelemetryConfig,
 ) -> Result<opentelemetry_otlp::SpanExporter, TelemetryError> {
-    let endpoint = config.signal_endpoint("traces");
-    let fail = |reason: String| TelemetryError::Exporter {
-        protocol: config.protocol.as_str(),
-        endpoint: endpoint.clone(),
-        reason,
-    };
-    let built = match config.protocol {
-        OtlpProtocol::HttpProtobuf => opentelemetry_otlp::SpanExporter::builder()
-            .with_http()
-            .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
-            .with_endpoint(endpoint.clone())
-            .with_timeout(config.export_timeout)
-            .with_headers(headers(config))
-            .build(),
-        OtlpProtocol::Grpc => {
-            require_multi_thread_runtime()?;
-            opentelemetry_otlp::SpanExporter::builder()
-                .with_tonic()
-                .with_endpoint(endpoint.clone())
-                .with_timeout(config.export_timeout)
-                .with_metadata(metadata(config).map_err(&fail)?)
-                .build()
-        }
-    };
-    built.map_err(|e| fail(e.to_string()))
+    otlp_exporter!(opentelemetry_otlp::SpanExporter, config, "traces")
 }
 
 /// The OTLP metric exporter for the optional metrics push.
 pub(super) fn metric_exporter(
     config: &TelemetryConfig,
 ) -> Result<opentelemetry_otlp::MetricExporter, TelemetryError> {
-    let endpoint = config.signal_endpoint("metrics");
-    let fail = |reason: String| TelemetryError::Exporter {
-        protocol: config.protocol.as_str(),
-        endpoint: endpoint.clone(),
-        reason,
-    };
-    let built = match config.protocol {
-        OtlpProtocol::HttpProtobuf => opentelemetry_otlp::MetricExporter::builder()
-            .with_http()
-            .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
-            .with_endpoint(endpoint.clone())
-            .with_timeout(config.export_timeout)
-            .with_headers(headers(config))
-            .build(),
-        OtlpProtocol::Grpc => {
-            require_multi_thread_runtime()?;
-            opentelemetry_otlp::MetricExporter::builder()
-                .with_tonic()
-                .with_endpoint(endpoint.clone())
-                .with_timeout(config.export_timeout)
-                .with_metadata(metadata(config).map_err(&fail)?)
-                .build()
-        }
-    };
-    built.map_err(|e| fail(e.to_string()))
+    otlp_exporter!(opentelemetry_otlp::MetricExporter, config, "metrics")
 }
 
 /// tonic binds its channel to the runtime that is current when it is built; on a
@@ -91,10 +76,6 @@ pub(super) fn require_multi_thread_runtime() -> Result<tokio::runtime::Handle, T
         Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => Ok(h),
         _ => Err(TelemetryError::GrpcNeedsRuntime),
     }
-}
-
-fn headers(config: &TelemetryConfig) -> HashMap<String, String> {
-    config.headers.iter().cloned().collect()
 }
 
 fn metadata(config: &TelemetryConfig) -> Result<tonic::metadata::MetadataMap, String> {

@@ -201,11 +201,9 @@ pub fn flush_telemetry() -> Result<(), TelemetryError> {
     let spans = match t.late.active() {
         Some(p) => p
             .force_flush()
-            .map_err(|e| TelemetryError::Flush(late_bound::describe(&e)))
-            .and_then(|()| match stats::failures_since(before) {
-                Some(lost) => Err(TelemetryError::Flush(lost)),
-                None => Ok(()),
-            }),
+            .map_err(|e| late_bound::describe(&e))
+            .and_then(|()| stats::lost_since(before))
+            .map_err(TelemetryError::Flush),
         None => Ok(()),
     };
     let metrics = metrics::flush();
@@ -228,11 +226,9 @@ pub fn shutdown_telemetry() -> Result<(), TelemetryError> {
     let spans = match t.late.detach() {
         Some(p) => p
             .shutdown_with_timeout(SHUTDOWN_TIMEOUT)
-            .map_err(|e| TelemetryError::Shutdown(late_bound::describe(&e)))
-            .and_then(|()| match stats::failures_since(before) {
-                Some(lost) => Err(TelemetryError::Shutdown(lost)),
-                None => Ok(()),
-            }),
+            .map_err(|e| late_bound::describe(&e))
+            .and_then(|()| stats::lost_since(before))
+            .map_err(TelemetryError::Shutdown),
         None => Ok(()),
     };
     let metrics = metrics::shutdown();

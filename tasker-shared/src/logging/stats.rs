@@ -39,17 +39,21 @@ pub(super) fn snapshot(dropped_before_bootstrap: u64) -> TelemetryStats {
     }
 }
 
-/// Failures since `before` (a count of failed spans), as an error message.
-pub(super) fn failures_since(before: u64) -> Option<String> {
+/// `Err` naming how many spans failed to export since `before` (a count of failed spans).
+pub(super) fn lost_since(before: u64) -> Result<(), String> {
     let now = FAILED.load(Ordering::Relaxed);
-    (now > before).then(|| {
-        let reason = LAST_ERROR
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-            .unwrap_or_default();
-        format!("{} span(s) could not be exported: {reason}", now - before)
-    })
+    if now <= before {
+        return Ok(());
+    }
+    let reason = LAST_ERROR
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone()
+        .unwrap_or_default();
+    Err(format!(
+        "{} span(s) could not be exported: {reason}",
+        now - before
+    ))
 }
 
 pub(super) fn failed_so_far() -> u64 {

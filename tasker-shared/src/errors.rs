@@ -26,6 +26,15 @@ pub enum TaskerError {
     /// A value could not be converted to or from JSON.
     #[error("invalid JSON: {0}")]
     Json(String),
+    /// A completion named no step in flight, or the wrong one.
+    #[error("{0}")]
+    InvalidCompletion(String),
+    /// A task did not finish within the time its caller would wait.
+    #[error("task {task_uuid} did not finish within {} s", *millis as f64 / 1000.0)]
+    TaskTimeout { task_uuid: uuid::Uuid, millis: u64 },
+    /// The worker's configuration is unusable.
+    #[error("invalid worker configuration: {0}")]
+    Config(String),
     /// A call came after the worker stopped.
     #[error("the worker is stopped")]
     Stopped,

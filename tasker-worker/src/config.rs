@@ -1,0 +1,93 @@
+//! Worker configuration. Defaults suit an embedded worker; every field can be overridden.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tasker_shared::logging::TelemetryConfig;
+use tasker_shared::{TaskerError, TaskerResult};
+
+/// How a worker runs.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// Identifies this worker in `/health`, metrics and step metadata (`worker-xxxxxxxx`).
+    pub worker_id: String,
+    /// Namespaces this worker serves; empty serves all.
+    pub namespaces: Vec<String>,
+    /// Handlers that may run at once (host threads, or Rust tasks).
+    pub concurrency: usize,
+    /// Per-attempt handler timeout, unless the step's template sets `timeout_ms`.
+    pub handler_timeout: Duration,
+    /// Bound of the dispatch channel and of the step queue.
+    pub dispatch_buffer: usize,
+    /// Serve `/health` and `/metrics` here (`TASKER_WEB_BIND_ADDRESS`); `None` opens no port.
+    pub web_bind_address: Option<SocketAddr>,
+    /// Telemetry for phase 2; `None` reads the environment.
+    pub telemetry: Option<TelemetryConfig>,
+    /// Host language, for `step.<language>_execution_completed` and metric labels.
+    pub language: String,
+    /// How long `stop` waits for in-flight steps.
+    pub drain_timeout: Duration,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        Self {
+            worker_id: format!("worker-{}", &id[..8]),
+            namespaces: Vec::new(),
+            concurrency: 4,
+            handler_timeout: Duration::from_secs(30),
+            dispatch_buffer: 1024,
+            web_bind_address: None,
+            telemetry: None,
+            language: "rust".to_owned(),
+            drain_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl WorkerConfig {
+    /// Defaults, with `TASKER_WEB_BIND_ADDRESS` read from the environment.
+    pub fn from_env() -> TaskerResult<Self> {
+        let mut c = Self::default();
+        if let Ok(addr) = std::env::var("TASKER_WEB_BIND_ADDRESS") {
+            if !addr.trim().is_empty() {
+                c.web_bind_address = Some(addr.trim().parse().map_err(|_| {
+                    TaskerError::Config(format!(
+                        "TASKER_WEB_BIND_ADDRESS={addr:?} is not a socket address like 0.0.0.0:8082"
+                    ))
+                })?);
+            }
+        }
+        Ok(c)
+    }
+
+    /// Checks the numbers that must be positive.
+    pub fn validate(&self) -> TaskerResult<()> {
+        if self.concurrency == 0 {
+            return Err(TaskerError::Config("concurrency must be at least 1".into()));
+        }
+        if self.dispatch_buffer == 0 {
+            return Err(TaskerError::Config(
+                "dispatch_buffer must be at least 1".into(),
+            ));
+        }
+        if self.handler_timeout.is_zero() {
+            return Err(TaskerError::Config(
+                "handler_timeout must be positive".into(),
+            ));
+        }
+        if self.language.is_empty()
+            || !self
+                .language
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return Err(TaskerError::Config(format!(
+                "language {:?} must be a word like ruby, python, wasm or rust",
+                self.language
+            )));
+        }
+        Ok(())
+    }
+}

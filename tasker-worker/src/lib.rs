@@ -1,0 +1,32 @@
+//! The native tasker-core worker runtime.
+//!
+//! A [`Worker`] owns (or borrows) a multi-thread Tokio runtime and runs tasks with the
+//! `tasker_shared::workflow` machine. Each ready step goes through a bounded step queue to
+//! the command processor, which opens `worker.step_execution` and hands a
+//! `StepExecutionEvent` with the span's real trace ids to a host handler over the
+//! [`EventBridge`]. The host's completion comes back through the same bridge; the event
+//! subscriber records `worker.step_completion_received` as a child of the returned context
+//! with a Link to the execution span, and the result drives the task on. One task is one
+//! trace, rooted at `worker.task_execution`.
+//!
+//! Hosts (the Ruby and Python bindings, the native Rust worker) only take events from the
+//! bridge and complete them; everything else lives here.
+
+mod bootstrap;
+pub mod bridge;
+mod config;
+mod driver;
+mod metrics;
+mod processor;
+mod subscriber;
+mod web;
+mod worker;
+
+pub use bootstrap::{bootstrap_worker, current_worker};
+pub use bridge::{BridgeOutcome, EventBridge};
+pub use config::WorkerConfig;
+pub use driver::TaskResult;
+pub use processor::CommandProcessor;
+pub use worker::Worker;
+
+pub use tasker_shared::{TaskerError, TaskerResult};

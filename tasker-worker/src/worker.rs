@@ -1,0 +1,375 @@
+//! The worker handle: starts the runtime pieces, runs tasks, and stops gracefully.
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tasker_shared::logging;
+use tasker_shared::workflow::TaskTemplate;
+use tasker_shared::{TaskerError, TaskerResult};
+use tokio::runtime::{Handle, Runtime};
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use crate::bridge::EventBridge;
+use crate::config::WorkerConfig;
+use crate::driver::{self, QueuedStep, TaskResult};
+use crate::processor::CommandProcessor;
+use crate::web::WebServer;
+
+struct Inner {
+    config: WorkerConfig,
+    runtime: Mutex<Option<Runtime>>,
+    handle: Handle,
+    bridge: Arc<EventBridge>,
+    queue: Mutex<Option<mpsc::Sender<QueuedStep>>>,
+    handlers: RwLock<HashSet<String>>,
+    submitted: Mutex<HashMap<Uuid, oneshot::Receiver<TaskerResult<TaskResult>>>>,
+    running_tasks: std::sync::atomic::AtomicUsize,
+    stopped: AtomicBool,
+    web: Mutex<Option<WebServer>>,
+}
+
+/// A running worker. Cheap to clone; every clone is the same worker.
+#[derive(Clone)]
+pub struct Worker {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker")
+            .field("worker_id", &self.inner.config.worker_id)
+            .field("bridge", &self.inner.bridge)
+            .field("stopped", &self.is_stopped())
+            .finish()
+    }
+}
+
+impl Worker {
+    /// Starts a worker on a multi-thread Tokio runtime it creates and owns, and runs
+    /// phase-2 telemetry inside that runtime. This is what FFI hosts need.
+    pub fn start(config: WorkerConfig) -> TaskerResult<Self> {
+        config.validate()?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .thread_name("tasker-worker")
+            .enable_all()
+            .build()
+            .map_err(|e| TaskerError::Internal(format!("cannot create the Tokio runtime: {e}")))?;
+        let handle = runtime.handle().clone();
+        runtime.block_on(async { start_telemetry(&config) });
+        Self::assemble(config, handle, Some(runtime))
+    }
+
+    /// Starts a worker on a runtime the caller owns (a Rust program's own). Telemetry phase 2
+    /// runs with that runtime current. Works from inside or outside the runtime.
+    pub fn start_on(handle: Handle, config: WorkerConfig) -> TaskerResult<Self> {
+        config.validate()?;
+        {
+            let _enter = handle.enter();
+            start_telemetry(&config);
+        }
+        Self::assemble(config, handle, None)
+    }
+
+    fn assemble(
+        config: WorkerConfig,
+        handle: Handle,
+        runtime: Option<Runtime>,
+    ) -> TaskerResult<Self> {
+        let bridge = Arc::new(EventBridge::new(config.dispatch_buffer));
+        let processor = Arc::new(CommandProcessor::new(
+            bridge.clone(),
+            config.language.clone(),
+            config.worker_id.clone(),
+            config.handler_timeout,
+        ));
+        let (queue_tx, queue_rx) = mpsc::channel(config.dispatch_buffer);
+        handle.spawn(driver::processor_loop(
+            queue_rx,
+            processor,
+            config.dispatch_buffer,
+        ));
+        let web = match config.web_bind_address {
+            Some(addr) => Some(WebServer::start(&handle, addr, config.worker_id.clone())?),
+            None => None,
+        };
+        tracing::info!(
+            worker_id = %config.worker_id,
+            language = %config.language,
+            concurrency = config.concurrency,
+            "Worker started"
+        );
+        Ok(Self {
+            inner: Arc::new(Inner {
+                config,
+                runtime: Mutex::new(runtime),
+                handle,
+                bridge,
+                queue: Mutex::new(Some(queue_tx)),
+                handlers: RwLock::new(HashSet::new()),
+                submitted: Mutex::new(HashMap::new()),
+                running_tasks: 0.into(),
+                stopped: AtomicBool::new(false),
+                web: Mutex::new(web),
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &WorkerConfig {
+        &self.inner.config
+    }
+
+    pub fn worker_id(&self) -> &str {
+        &self.inner.config.worker_id
+    }
+
+    /// The bridge host handlers take events from and complete them through.
+    pub fn bridge(&self) -> &Arc<EventBridge> {
+        &self.inner.bridge
+    }
+
+    /// The runtime the worker runs on.
+    pub fn runtime_handle(&self) -> &Handle {
+        &self.inner.handle
+    }
+
+    /// Where `/health` and `/metrics` are served, if they are.
+    pub fn web_address(&self) -> Option<SocketAddr> {
+        self.inner
+            .web
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map(|w| w.addr)
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        self.inner.stopped.load(Ordering::Acquire)
+    }
+
+    /// Declares that a host handler called `name` exists. Templates naming any other handler
+    /// are refused with [`TaskerError::UnknownHandler`] before anything runs.
+    pub fn register_handler(&self, name: impl Into<String>) -> TaskerResult<()> {
+        self.ensure_running()?;
+        self.inner
+            .handlers
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(name.into());
+        Ok(())
+    }
+
+    fn ensure_running(&self) -> TaskerResult<()> {
+        if self.is_stopped() {
+            Err(TaskerError::Stopped)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn check(&self, template: &TaskTemplate) -> TaskerResult<()> {
+        self.ensure_running()?;
+        template.validate()?;
+        let namespaces = &self.inner.config.namespaces;
+        if !namespaces.is_empty() && !namespaces.contains(&template.namespace) {
+            return Err(TaskerError::Config(format!(
+                "worker {} does not serve namespace {:?} (it serves {namespaces:?})",
+                self.worker_id(),
+                template.namespace
+            )));
+        }
+        let known = self
+            .inner
+            .handlers
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        match template.steps.iter().find(|s| !known.contains(&s.handler)) {
+            Some(step) => Err(TaskerError::UnknownHandler(step.handler.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Runs a task to its end from async code.
+    pub async fn run_task_async(
+        &self,
+        template: TaskTemplate,
+        context: Value,
+    ) -> TaskerResult<TaskResult> {
+        self.check(&template)?;
+        let queue = self
+            .inner
+            .queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+            .ok_or(TaskerError::Stopped)?;
+        let _running = RunningGuard::new(&self.inner);
+        driver::drive(queue, template, context, Uuid::new_v4(), Uuid::new_v4()).await
+    }
+
+    /// Starts a task and returns its uuid at once; collect it with [`Worker::wait`].
+    pub fn submit_task(&self, template: TaskTemplate, context: Value) -> TaskerResult<Uuid> {
+        self.check(&template)?;
+        let task_uuid = Uuid::new_v4();
+        let (tx, rx) = oneshot::channel();
+        let worker = self.clone();
+        let queue = self
+            .inner
+            .queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+            .ok_or(TaskerError::Stopped)?;
+        self.inner.running_tasks.fetch_add(1, Ordering::AcqRel);
+        self.inner.handle.spawn(async move {
+            let result = driver::drive(queue, template, context, task_uuid, Uuid::new_v4()).await;
+            worker.inner.running_tasks.fetch_sub(1, Ordering::AcqRel);
+            let _ = tx.send(result);
+        });
+        self.inner
+            .submitted
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(task_uuid, rx);
+        Ok(task_uuid)
+    }
+
+    /// Blocks until a submitted task finishes, up to `timeout` (`None` waits as long as it
+    /// takes). Call it with the host's global lock released.
+    pub fn wait(&self, task_uuid: Uuid, timeout: Option<Duration>) -> TaskerResult<TaskResult> {
+        let rx = self
+            .inner
+            .submitted
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&task_uuid)
+            .ok_or_else(|| {
+                TaskerError::Internal(format!(
+                    "no submitted task {task_uuid} is waiting to be collected"
+                ))
+            })?;
+        let waited = match timeout {
+            None => futures::executor::block_on(rx).map_err(|_| TaskerError::Stopped),
+            Some(t) => {
+                let (done_tx, done_rx) = std::sync::mpsc::channel();
+                self.inner.handle.spawn(async move {
+                    let _ = done_tx.send(rx.await);
+                });
+                match done_rx.recv_timeout(t) {
+                    Ok(r) => r.map_err(|_| TaskerError::Stopped),
+                    Err(_) => {
+                        return Err(TaskerError::TaskTimeout {
+                            task_uuid,
+                            millis: u64::try_from(t.as_millis()).unwrap_or(u64::MAX),
+                        });
+                    }
+                }
+            }
+        };
+        waited?
+    }
+
+    /// Runs a task to its end, blocking the calling thread (not a runtime thread).
+    pub fn run_task(
+        &self,
+        template: TaskTemplate,
+        context: Value,
+        timeout: Option<Duration>,
+    ) -> TaskerResult<TaskResult> {
+        let task_uuid = self.submit_task(template, context)?;
+        self.wait(task_uuid, timeout)
+    }
+
+    /// Graceful stop: takes no new steps, waits up to `drain_timeout` for running tasks and
+    /// in-flight steps, fails what is left as `worker_stopped`, stops HTTP, and flushes
+    /// telemetry. A worker that owns its runtime also shuts telemetry and the runtime down.
+    /// Idempotent; every other call afterwards fails with [`TaskerError::Stopped`].
+    pub fn stop(&self) -> TaskerResult<()> {
+        if self.inner.stopped.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        tracing::info!(worker_id = %self.worker_id(), "Worker stopping");
+        if let Some(web) = self
+            .inner
+            .web
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_mut()
+        {
+            web.ready.store(false, Ordering::Release);
+        }
+        let deadline = Instant::now() + self.inner.config.drain_timeout;
+        while (self.inner.running_tasks.load(Ordering::Acquire) > 0
+            || self.inner.bridge.in_flight() > 0)
+            && Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let abandoned = self.inner.bridge.in_flight();
+        self.inner
+            .queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        self.inner.bridge.close();
+        if let Some(mut web) = self
+            .inner
+            .web
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            web.stop();
+        }
+        let runtime = self
+            .inner
+            .runtime
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let telemetry = if runtime.is_some() {
+            logging::shutdown_telemetry()
+        } else {
+            logging::flush_telemetry()
+        };
+        if let Some(rt) = runtime {
+            if Handle::try_current().is_ok() {
+                rt.shutdown_background();
+            } else {
+                rt.shutdown_timeout(Duration::from_secs(2));
+            }
+        }
+        tracing::info!(worker_id = %self.worker_id(), abandoned_steps = abandoned, "Worker stopped");
+        telemetry.map_err(TaskerError::from)
+    }
+}
+
+struct RunningGuard<'a>(&'a Inner);
+
+impl<'a> RunningGuard<'a> {
+    fn new(inner: &'a Inner) -> Self {
+        inner.running_tasks.fetch_add(1, Ordering::AcqRel);
+        Self(inner)
+    }
+}
+
+impl Drop for RunningGuard<'_> {
+    fn drop(&mut self) {
+        self.0.running_tasks.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+fn start_telemetry(config: &WorkerConfig) {
+    logging::init_console_only();
+    let telemetry = config
+        .telemetry
+        .clone()
+        .unwrap_or_else(logging::TelemetryConfig::from_env);
+    if let Err(e) = logging::init_with_config(telemetry) {
+        tracing::error!(error = %e, "OpenTelemetry export could not start; continuing with console logging");
+    }
+}

@@ -1,0 +1,119 @@
+//! The native host: Rust tasks that take events from the bridge, run the registered handler,
+//! and complete the step. The same bridge path the Ruby and Python hosts use.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::FutureExt;
+use serde_json::{Value, json};
+use tasker_shared::TaskerResult;
+use tasker_shared::types::{StepExecutionCompletionEvent, StepExecutionEvent};
+use tasker_shared::workflow::TaskTemplate;
+use tasker_worker::{TaskResult, Worker, WorkerConfig};
+
+use crate::handler::{HandlerRegistry, StepContext, StepError};
+
+/// A worker whose handlers are Rust.
+#[derive(Debug, Clone)]
+pub struct RustWorker {
+    worker: Worker,
+}
+
+impl RustWorker {
+    /// Starts a worker (its own runtime, phase-2 telemetry) and `config.concurrency` host
+    /// tasks serving `registry`.
+    pub fn start(config: WorkerConfig, registry: HandlerRegistry) -> TaskerResult<Self> {
+        Self::serve(Worker::start(config)?, registry)
+    }
+
+    /// Serves `registry` on an already started worker.
+    pub fn serve(worker: Worker, registry: HandlerRegistry) -> TaskerResult<Self> {
+        for name in registry.names() {
+            worker.register_handler(name)?;
+        }
+        let registry = Arc::new(registry);
+        let default_timeout = worker.config().handler_timeout;
+        for _ in 0..worker.config().concurrency {
+            let (worker, registry) = (worker.clone(), registry.clone());
+            worker.runtime_handle().clone().spawn(async move {
+                while let Ok(event) = worker.bridge().recv().await {
+                    let completion = run_one(&registry, &event, default_timeout).await;
+                    if let Some(c) = completion {
+                        if let Err(e) = worker.bridge().complete(event.event_id, c) {
+                            tracing::warn!(error = %e, "completion refused");
+                        }
+                    }
+                }
+            });
+        }
+        Ok(Self { worker })
+    }
+
+    pub fn worker(&self) -> &Worker {
+        &self.worker
+    }
+
+    /// Runs a task to its end (blocking; call it outside the runtime).
+    pub fn run_task(
+        &self,
+        template: TaskTemplate,
+        context: Value,
+        timeout: Option<Duration>,
+    ) -> TaskerResult<TaskResult> {
+        self.worker.run_task(template, context, timeout)
+    }
+
+    /// Stops the worker gracefully and flushes telemetry.
+    pub fn stop(&self) -> TaskerResult<()> {
+        self.worker.stop()
+    }
+}
+
+/// Runs one handler. `None` when it outlived the step's timeout: the worker already failed
+/// the step, and a late completion would be refused.
+async fn run_one(
+    registry: &HandlerRegistry,
+    event: &StepExecutionEvent,
+    default_timeout: Duration,
+) -> Option<StepExecutionCompletionEvent> {
+    let step = &event.task_sequence_step.workflow_step;
+    let timeout = step
+        .timeout_ms
+        .map(Duration::from_millis)
+        .unwrap_or(default_timeout);
+    let outcome = match registry.get(&step.handler) {
+        None => Err(StepError::permanent(format!(
+            "no Rust handler registered as {:?}",
+            step.handler
+        ))
+        .with_type("unknown_handler")),
+        Some(handler) => {
+            let call =
+                AssertUnwindSafe(handler.call_boxed(StepContext::from_event(event))).catch_unwind();
+            match tokio::time::timeout(timeout, call).await {
+                Err(_) => return None,
+                Ok(Ok(result)) => result,
+                Ok(Err(panic)) => Err(StepError::retryable(format!(
+                    "handler panicked: {}",
+                    panic
+                        .downcast_ref::<&str>()
+                        .map(|s| (*s).to_owned())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_default()
+                ))
+                .with_type("panic")),
+            }
+        }
+    };
+    let mut completion = StepExecutionCompletionEvent::for_event(event, outcome.is_ok());
+    match outcome {
+        Ok(value) => completion.result = Some(value),
+        Err(e) => {
+            completion.error_message = Some(e.message);
+            completion.metadata =
+                Some(json!({"error_type": e.error_type, "retryable": e.retryable}));
+        }
+    }
+    Some(completion)
+}

@@ -57,7 +57,7 @@ lint: setup-rust ## rustfmt and clippy (warnings are errors), native and wasm32
 	$(CARGO) clippy -p tasker-shared --target $(WASM) -- -D warnings
 
 demo: setup ## Run linear_workflow and show its one trace at a real collector
-	ROTEL_AGENT=$(ROOT)/scripts/rotel-agent $(CARGO) run -q -p tasker-shared --example demo
+	ROTEL_AGENT=$(ROOT)/scripts/rotel-agent $(CARGO) run -q -p tasker-worker-rust --example demo
 
 clean: ## Remove build output and the venv
 	$(CARGO) clean

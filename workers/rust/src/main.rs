@@ -4,6 +4,11 @@
 //! JSON on stdout (logs go to stderr). Exits 0 when the task completed, 1 when it ended in
 //! error, 2 on bad usage.
 
+#![allow(
+    clippy::print_stdout,
+    reason = "the command prints the task result on stdout"
+)]
+
 use std::process::ExitCode;
 use std::time::Duration;
 

@@ -35,6 +35,11 @@ pub enum TaskerError {
     /// The worker's configuration is unusable.
     #[error("invalid worker configuration: {0}")]
     Config(String),
+    /// A worker was used in a process forked from the one that started it.
+    #[error(
+        "this worker was started in process {parent_pid}; after fork, bootstrap a new worker in the child"
+    )]
+    Forked { parent_pid: u32 },
     /// A call came after the worker stopped.
     #[error("the worker is stopped")]
     Stopped,

@@ -34,3 +34,11 @@ pub fn current_worker() -> Option<Worker> {
         .clone()
         .filter(|w| !w.is_stopped())
 }
+
+/// In a forked child: abandons the parent's process worker (its runtime threads are not in
+/// this process), so the next `bootstrap_worker` starts a fresh one.
+pub fn abandon_after_fork() {
+    if let Some(worker) = GLOBAL.lock().unwrap_or_else(PoisonError::into_inner).take() {
+        worker.abandon_after_fork();
+    }
+}

@@ -16,16 +16,18 @@ mod bootstrap;
 pub mod bridge;
 mod config;
 mod driver;
+mod host_options;
 mod metrics;
 mod processor;
 mod subscriber;
 mod web;
 mod worker;
 
-pub use bootstrap::{bootstrap_worker, current_worker};
+pub use bootstrap::{abandon_after_fork, bootstrap_worker, current_worker};
 pub use bridge::{BridgeOutcome, EventBridge};
 pub use config::WorkerConfig;
 pub use driver::TaskResult;
+pub use host_options::{telemetry_from_options, worker_config_from_options};
 pub use processor::CommandProcessor;
 pub use worker::Worker;
 

@@ -11,7 +11,7 @@ use tasker_shared::logging;
 use tasker_shared::workflow::TaskTemplate;
 use tasker_shared::{TaskerError, TaskerResult};
 use tokio::runtime::{Handle, Runtime};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use crate::bridge::EventBridge;
@@ -27,7 +27,10 @@ struct Inner {
     bridge: Arc<EventBridge>,
     queue: Mutex<Option<mpsc::Sender<QueuedStep>>>,
     handlers: RwLock<HashSet<String>>,
-    submitted: Mutex<HashMap<Uuid, oneshot::Receiver<TaskerResult<TaskResult>>>>,
+    submitted:
+        Mutex<HashMap<Uuid, Arc<Mutex<std::sync::mpsc::Receiver<TaskerResult<TaskResult>>>>>>,
+    pid: u32,
+    forked: AtomicBool,
     running_tasks: std::sync::atomic::AtomicUsize,
     stopped: AtomicBool,
     web: Mutex<Option<WebServer>>,
@@ -113,6 +116,8 @@ impl Worker {
                 handlers: RwLock::new(HashSet::new()),
                 submitted: Mutex::new(HashMap::new()),
                 running_tasks: 0.into(),
+                pid: std::process::id(),
+                forked: AtomicBool::new(false),
                 stopped: AtomicBool::new(false),
                 web: Mutex::new(web),
             }),
@@ -164,6 +169,11 @@ impl Worker {
     }
 
     fn ensure_running(&self) -> TaskerResult<()> {
+        if self.inner.forked.load(Ordering::Acquire) {
+            return Err(TaskerError::Forked {
+                parent_pid: self.inner.pid,
+            });
+        }
         if self.is_stopped() {
             Err(TaskerError::Stopped)
         } else {
@@ -211,11 +221,12 @@ impl Worker {
         driver::drive(queue, template, context, Uuid::new_v4(), Uuid::new_v4()).await
     }
 
-    /// Starts a task and returns its uuid at once; collect it with [`Worker::wait`].
+    /// Starts a task and returns its uuid at once; collect it with [`Worker::wait`] or
+    /// [`Worker::try_wait`].
     pub fn submit_task(&self, template: TaskTemplate, context: Value) -> TaskerResult<Uuid> {
         self.check(&template)?;
         let task_uuid = Uuid::new_v4();
-        let (tx, rx) = oneshot::channel();
+        let (tx, rx) = std::sync::mpsc::channel();
         let worker = self.clone();
         let queue = self
             .inner
@@ -225,52 +236,73 @@ impl Worker {
             .clone()
             .ok_or(TaskerError::Stopped)?;
         self.inner.running_tasks.fetch_add(1, Ordering::AcqRel);
+        self.inner
+            .submitted
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(task_uuid, Arc::new(Mutex::new(rx)));
         self.inner.handle.spawn(async move {
             let result = driver::drive(queue, template, context, task_uuid, Uuid::new_v4()).await;
             worker.inner.running_tasks.fetch_sub(1, Ordering::AcqRel);
             let _ = tx.send(result);
         });
-        self.inner
-            .submitted
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(task_uuid, rx);
         Ok(task_uuid)
     }
 
-    /// Blocks until a submitted task finishes, up to `timeout` (`None` waits as long as it
-    /// takes). Call it with the host's global lock released.
-    pub fn wait(&self, task_uuid: Uuid, timeout: Option<Duration>) -> TaskerResult<TaskResult> {
+    /// Waits up to `slice` for a submitted task; `Ok(None)` if it is still running. Hosts
+    /// call it in short slices with their global lock released, checking for interrupts in
+    /// between.
+    pub fn try_wait(&self, task_uuid: Uuid, slice: Duration) -> TaskerResult<Option<TaskResult>> {
         let rx = self
             .inner
             .submitted
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .remove(&task_uuid)
+            .get(&task_uuid)
+            .cloned()
             .ok_or_else(|| {
                 TaskerError::Internal(format!(
                     "no submitted task {task_uuid} is waiting to be collected"
                 ))
             })?;
-        let waited = match timeout {
-            None => futures::executor::block_on(rx).map_err(|_| TaskerError::Stopped),
-            Some(t) => {
-                let (done_tx, done_rx) = std::sync::mpsc::channel();
-                self.inner.handle.spawn(async move {
-                    let _ = done_tx.send(rx.await);
-                });
-                match done_rx.recv_timeout(t) {
-                    Ok(r) => r.map_err(|_| TaskerError::Stopped),
-                    Err(_) => {
-                        return Err(TaskerError::TaskTimeout {
-                            task_uuid,
-                            millis: u64::try_from(t.as_millis()).unwrap_or(u64::MAX),
-                        });
-                    }
+        let received = rx
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .recv_timeout(slice);
+        match received {
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Ok(None),
+            other => {
+                self.inner
+                    .submitted
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .remove(&task_uuid);
+                other.map_err(|_| TaskerError::Stopped)?.map(Some)
+            }
+        }
+    }
+
+    /// Blocks until a submitted task finishes, up to `timeout` (`None` waits as long as it
+    /// takes). Call it with the host's global lock released, never on a runtime thread.
+    pub fn wait(&self, task_uuid: Uuid, timeout: Option<Duration>) -> TaskerResult<TaskResult> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        loop {
+            let slice = match deadline {
+                Some(d) => d.saturating_duration_since(Instant::now()),
+                None => Duration::from_secs(3600),
+            };
+            if let Some(result) = self.try_wait(task_uuid, slice)? {
+                return Ok(result);
+            }
+            if let (Some(d), Some(t)) = (deadline, timeout) {
+                if Instant::now() >= d {
+                    return Err(TaskerError::TaskTimeout {
+                        task_uuid,
+                        millis: u64::try_from(t.as_millis()).unwrap_or(u64::MAX),
+                    });
                 }
             }
-        };
-        waited?
+        }
     }
 
     /// Runs a task to its end, blocking the calling thread (not a runtime thread).
@@ -284,11 +316,42 @@ impl Worker {
         self.wait(task_uuid, timeout)
     }
 
+    /// For a forked child: this worker's runtime threads exist only in the parent, so it is
+    /// abandoned without being dropped (dropping would wait on those threads), and every
+    /// later call fails with [`TaskerError::Forked`].
+    pub fn abandon_after_fork(&self) {
+        self.inner.forked.store(true, Ordering::Release);
+        self.inner.stopped.store(true, Ordering::Release);
+        if let Some(rt) = self
+            .inner
+            .runtime
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            std::mem::forget(rt);
+        }
+        if let Some(web) = self
+            .inner
+            .web
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            std::mem::forget(web);
+        }
+    }
+
     /// Graceful stop: takes no new steps, waits up to `drain_timeout` for running tasks and
     /// in-flight steps, fails what is left as `worker_stopped`, stops HTTP, and flushes
     /// telemetry. A worker that owns its runtime also shuts telemetry and the runtime down.
     /// Idempotent; every other call afterwards fails with [`TaskerError::Stopped`].
     pub fn stop(&self) -> TaskerResult<()> {
+        if self.inner.forked.load(Ordering::Acquire) {
+            return Err(TaskerError::Forked {
+                parent_pid: self.inner.pid,
+            });
+        }
         if self.inner.stopped.swap(true, Ordering::AcqRel) {
             return Ok(());
         }

@@ -1,0 +1,212 @@
+//! `bootstrap_worker(concurrency:, telemetry: {...})` as the Ruby and Python packages pass
+//! it: a JSON object of options, read here once so both bindings stay thin and agree.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use tasker_shared::logging::{OtlpProtocol, TelemetryConfig};
+use tasker_shared::{TaskerError, TaskerResult};
+
+use crate::config::WorkerConfig;
+
+const WORKER_KEYS: &[&str] = &[
+    "concurrency",
+    "handler_timeout",
+    "dispatch_buffer",
+    "worker_id",
+    "namespaces",
+    "web_bind_address",
+    "drain_timeout",
+    "telemetry",
+];
+const TELEMETRY_KEYS: &[&str] = &[
+    "enabled",
+    "endpoint",
+    "protocol",
+    "service_name",
+    "service_version",
+    "sample_ratio",
+];
+
+fn bad(msg: String) -> TaskerError {
+    TaskerError::Config(msg)
+}
+
+fn unknown(keys: &serde_json::Map<String, Value>, known: &[&str], what: &str) -> TaskerResult<()> {
+    match keys.keys().find(|k| !known.contains(&k.as_str())) {
+        Some(k) => Err(bad(format!(
+            "unknown {what} option {k:?} (known: {})",
+            known.join(", ")
+        ))),
+        None => Ok(()),
+    }
+}
+
+fn positive_int(v: &Value, key: &str) -> TaskerResult<usize> {
+    v.as_u64()
+        .filter(|n| *n > 0)
+        .and_then(|n| usize::try_from(n).ok())
+        .ok_or_else(|| bad(format!("{key} must be a positive integer, got {v}")))
+}
+
+fn seconds(v: &Value, key: &str) -> TaskerResult<Duration> {
+    v.as_f64()
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| {
+            bad(format!(
+                "{key} must be a positive number of seconds, got {v}"
+            ))
+        })
+}
+
+fn string(v: &Value, key: &str) -> TaskerResult<String> {
+    v.as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| bad(format!("{key} must be a string, got {v}")))
+}
+
+/// Builds a worker config for a host `language` from its options (`null` or an object):
+/// environment first, then the options over it.
+pub fn worker_config_from_options(options: &Value, language: &str) -> TaskerResult<WorkerConfig> {
+    let mut config = WorkerConfig::from_env()?;
+    config.language = language.to_owned();
+    let opts = match options {
+        Value::Null => return Ok(config),
+        Value::Object(m) => m,
+        other => return Err(bad(format!("options must be a Hash/dict, got {other}"))),
+    };
+    unknown(opts, WORKER_KEYS, "worker")?;
+    for (key, v) in opts {
+        if v.is_null() {
+            continue;
+        }
+        match key.as_str() {
+            "concurrency" => config.concurrency = positive_int(v, key)?,
+            "dispatch_buffer" => config.dispatch_buffer = positive_int(v, key)?,
+            "handler_timeout" => config.handler_timeout = seconds(v, key)?,
+            "drain_timeout" => config.drain_timeout = seconds(v, key)?,
+            "worker_id" => config.worker_id = string(v, key)?,
+            "web_bind_address" => {
+                let s = string(v, key)?;
+                config.web_bind_address = Some(s.parse().map_err(|_| {
+                    bad(format!(
+                        "web_bind_address {s:?} is not a socket address like 127.0.0.1:8082"
+                    ))
+                })?);
+            }
+            "namespaces" => {
+                config.namespaces = v
+                    .as_array()
+                    .ok_or_else(|| bad(format!("namespaces must be a list of strings, got {v}")))?
+                    .iter()
+                    .map(|n| string(n, "namespaces[]"))
+                    .collect::<TaskerResult<_>>()?;
+            }
+            "telemetry" => config.telemetry = Some(telemetry_from_options(v)?),
+            _ => {}
+        }
+    }
+    config.validate()?;
+    Ok(config)
+}
+
+/// `telemetry: {enabled, endpoint, protocol, service_name, service_version, sample_ratio}`
+/// over the environment's telemetry config.
+pub fn telemetry_from_options(v: &Value) -> TaskerResult<TelemetryConfig> {
+    let mut t = TelemetryConfig::from_env();
+    let opts = v
+        .as_object()
+        .ok_or_else(|| bad(format!("telemetry must be a Hash/dict, got {v}")))?;
+    unknown(opts, TELEMETRY_KEYS, "telemetry")?;
+    for (key, v) in opts {
+        if v.is_null() {
+            continue;
+        }
+        match key.as_str() {
+            "enabled" => {
+                t.enabled = v.as_bool().ok_or_else(|| {
+                    bad(format!("telemetry enabled must be true or false, got {v}"))
+                })?;
+            }
+            "endpoint" => t.endpoint = Some(string(v, "telemetry endpoint")?),
+            "protocol" => {
+                let p = string(v, "telemetry protocol")?;
+                t.protocol = OtlpProtocol::parse(&p).ok_or_else(|| {
+                    bad(format!(
+                        "telemetry protocol {p:?} is not http/protobuf or grpc"
+                    ))
+                })?;
+            }
+            "service_name" => t.service_name = string(v, "telemetry service_name")?,
+            "service_version" => t.service_version = string(v, "telemetry service_version")?,
+            "sample_ratio" => {
+                let r = v
+                    .as_f64()
+                    .filter(|r| (0.0..=1.0).contains(r))
+                    .ok_or_else(|| {
+                        bad(format!(
+                            "telemetry sample_ratio must be between 0 and 1, got {v}"
+                        ))
+                    })?;
+                t = t.with_sample_ratio(r);
+            }
+            _ => {}
+        }
+    }
+    Ok(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn options_override_the_defaults() {
+        let c = worker_config_from_options(
+            &json!({
+                "concurrency": 8, "handler_timeout": 1.5, "worker_id": "worker-ruby-1",
+                "namespaces": ["a"], "web_bind_address": "127.0.0.1:0",
+                "telemetry": {"enabled": true, "endpoint": "http://c:4318", "protocol": "grpc",
+                              "service_name": "svc", "sample_ratio": 0.5}
+            }),
+            "ruby",
+        )
+        .expect("valid");
+        assert_eq!(
+            (c.concurrency, c.language.as_str(), c.worker_id.as_str()),
+            (8, "ruby", "worker-ruby-1")
+        );
+        assert_eq!(c.handler_timeout, Duration::from_millis(1500));
+        let t = c.telemetry.expect("telemetry");
+        assert!(t.enabled);
+        assert_eq!(t.protocol, OtlpProtocol::Grpc);
+        assert_eq!(t.service_name, "svc");
+    }
+
+    #[test]
+    fn bad_options_name_the_option() {
+        let err = |v: Value| {
+            worker_config_from_options(&v, "python")
+                .expect_err("invalid")
+                .to_string()
+        };
+        assert_eq!(
+            err(json!({"concurency": 2})),
+            "invalid worker configuration: unknown worker option \"concurency\" (known: concurrency, handler_timeout, dispatch_buffer, worker_id, namespaces, web_bind_address, drain_timeout, telemetry)"
+        );
+        assert_eq!(
+            err(json!({"concurrency": 0})),
+            "invalid worker configuration: concurrency must be a positive integer, got 0"
+        );
+        assert_eq!(
+            err(json!({"telemetry": {"protocol": "smoke"}})),
+            "invalid worker configuration: telemetry protocol \"smoke\" is not http/protobuf or grpc"
+        );
+        assert_eq!(
+            err(json!([1])),
+            "invalid worker configuration: options must be a Hash/dict, got [1]"
+        );
+    }
+}

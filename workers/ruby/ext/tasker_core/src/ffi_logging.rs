@@ -1,0 +1,95 @@
+//! Phase 1 at `require`, and Ruby's logging through the Rust pipeline.
+
+use magnus::prelude::*;
+use magnus::{Error, RHash, RModule, Ruby, function};
+use tasker_shared::logging::{self, TelemetryState};
+
+use crate::{conversions, errors, gvl};
+
+/// Phase 1: console logging from the instant the extension loads, with no runtime. With
+/// TELEMETRY_ENABLED=true it logs that export is deferred to the runtime context.
+pub(crate) fn init_ffi_logger() {
+    logging::init_console_only();
+    if logging::telemetry_state() == TelemetryState::ConsoleOnly {
+        tasker_shared::log_ffi!(
+            info,
+            "FFI console logging initialized (no telemetry)",
+            component: "ffi_boundary",
+            language: "ruby"
+        );
+    }
+}
+
+pub(crate) fn define(ruby: &Ruby, native: RModule) -> Result<(), Error> {
+    native.define_singleton_method("log", function!(log, 3))?;
+    native.define_singleton_method("telemetry_state", function!(telemetry_state, 0))?;
+    native.define_singleton_method("flush_telemetry", function!(flush_telemetry, 0))?;
+    native.define_singleton_method("shutdown_telemetry", function!(shutdown_telemetry, 0))?;
+    native.define_singleton_method("after_fork_in_child", function!(after_fork_in_child, 0))?;
+    let _ = ruby;
+    Ok(())
+}
+
+/// `TaskerCore::Native.log(level, message, fields)`: one event through the Rust pipeline.
+fn log(ruby: &Ruby, level: String, message: String, fields: RHash) -> Result<(), Error> {
+    gvl::guard(ruby, || {
+        let json = conversions::to_json(ruby, fields.as_value(), "fields")?;
+        let get = |k: &str| {
+            json.get(k)
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .to_owned()
+        };
+        let (trace_id, span_id) = (get("trace_id"), get("span_id"));
+        let fields = json.to_string();
+        macro_rules! emit {
+            ($lvl:ident) => {
+                tracing::$lvl!(target: "tasker_ruby", trace_id = %trace_id, span_id = %span_id, fields = %fields, "{message}")
+            };
+        }
+        match level.as_str() {
+            "trace" => emit!(trace),
+            "debug" => emit!(debug),
+            "info" => emit!(info),
+            "warn" => emit!(warn),
+            "error" | "fatal" => emit!(error),
+            other => {
+                return Err(Error::new(
+                    ruby.exception_arg_error(),
+                    format!("unknown log level {other:?} (use trace, debug, info, warn or error)"),
+                ));
+            }
+        }
+        Ok(())
+    })
+}
+
+fn telemetry_state() -> &'static str {
+    match logging::telemetry_state() {
+        TelemetryState::Uninitialized => "uninitialized",
+        TelemetryState::ConsoleOnly => "console_only",
+        TelemetryState::Deferred => "deferred",
+        TelemetryState::Exporting => "exporting",
+    }
+}
+
+fn flush_telemetry(ruby: &Ruby) -> Result<(), Error> {
+    gvl::guard(ruby, || {
+        gvl::without_gvl(logging::flush_telemetry).map_err(|e| errors::to_ruby(ruby, e.into()))
+    })
+}
+
+fn shutdown_telemetry(ruby: &Ruby) -> Result<(), Error> {
+    gvl::guard(ruby, || {
+        gvl::without_gvl(logging::shutdown_telemetry).map_err(|e| errors::to_ruby(ruby, e.into()))
+    })
+}
+
+/// In a forked child: abandon the parent's worker and exporter threads (they do not exist
+/// here) and attach fresh telemetry.
+fn after_fork_in_child(ruby: &Ruby) -> Result<(), Error> {
+    gvl::guard(ruby, || {
+        tasker_worker::abandon_after_fork();
+        logging::reinitialize_after_fork().map_err(|e| errors::to_ruby(ruby, e.into()))
+    })
+}

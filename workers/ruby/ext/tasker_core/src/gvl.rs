@@ -1,0 +1,65 @@
+//! Releasing the GVL around blocking Rust calls, and keeping panics out of Ruby.
+
+use std::ffi::c_void;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+
+use magnus::{Error, Ruby};
+
+struct Call<F, R> {
+    f: Option<F>,
+    out: Option<std::thread::Result<R>>,
+}
+
+unsafe extern "C" fn trampoline<F: FnOnce() -> R, R>(data: *mut c_void) -> *mut c_void {
+    // SAFETY: `data` is the `Call` that `without_gvl` passed, alive for this call.
+    let call = unsafe { &mut *data.cast::<Call<F, R>>() };
+    if let Some(f) = call.f.take() {
+        // A panic must not unwind into Ruby's C frames: keep it and re-raise it with the
+        // GVL held, where `guard` turns it into a Ruby exception.
+        call.out = Some(catch_unwind(AssertUnwindSafe(f)));
+    }
+    std::ptr::null_mut()
+}
+
+/// Runs `f` with the GVL released, so other Ruby threads run meanwhile. `f` must not touch
+/// any Ruby object.
+pub(crate) fn without_gvl<F: FnOnce() -> R, R>(f: F) -> R {
+    let mut call = Call {
+        f: Some(f),
+        out: None,
+    };
+    // SAFETY: the trampoline matches the data pointer's type; no unblocking function is
+    // given, so callers keep each blocking call short (they wait in slices).
+    unsafe {
+        rb_sys::rb_thread_call_without_gvl(
+            Some(trampoline::<F, R>),
+            (&raw mut call).cast::<c_void>(),
+            None,
+            std::ptr::null_mut(),
+        );
+    }
+    match call.out {
+        Some(Ok(r)) => r,
+        Some(Err(panic)) => resume_unwind(panic),
+        None => resume_unwind(Box::new("the call without the GVL did not run")),
+    }
+}
+
+/// Runs a binding body, turning a Rust panic into `TaskerCore::InternalError` instead of
+/// magnus's `fatal`, which would end the Ruby process.
+pub(crate) fn guard<T>(ruby: &Ruby, f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(panic) => {
+            let msg = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a Rust panic".to_owned());
+            Err(crate::errors::internal(
+                ruby,
+                &format!("Rust panic in tasker-core: {msg}"),
+            ))
+        }
+    }
+}

@@ -1,0 +1,119 @@
+# frozen_string_literal: true
+
+require "json"
+require "timeout"
+
+require_relative "tasker_core/version"
+require_relative "tasker_core/error"
+# Phase 1: loading the extension starts console logging (Init_tasker_core), with no runtime.
+require "tasker_core.so"
+require_relative "tasker_core/tracing"
+require_relative "tasker_core/step_context"
+require_relative "tasker_core/step_handler"
+require_relative "tasker_core/handler_registry"
+require_relative "tasker_core/task_result"
+require_relative "tasker_core/event_bridge"
+require_relative "tasker_core/subscriber"
+require_relative "tasker_core/worker"
+require_relative "tasker_core/fork_hook"
+
+# tasker-core for Ruby: write step handlers in Ruby; the Rust core runs the workflow and
+# records one trace per task, across the FFI boundary and back.
+#
+# @example
+#   class Square < TaskerCore::StepHandler::Base
+#     def call(context)
+#       n = context.dependency_results.values.first || context.input["even_number"]
+#       success(result: n * n)
+#     end
+#   end
+#   TaskerCore.register_handler("square", Square)
+#   worker = TaskerCore.bootstrap_worker(concurrency: 4)
+#   result = worker.run_task("linear_workflow.yaml", context: { even_number: 2 })
+#   result.step_results # => {"linear_step_1"=>4, ...}
+#   worker.stop
+module TaskerCore
+  @mutex = Mutex.new
+  @worker = nil
+
+  class << self
+    # Registers a handler under the name templates use.
+    #
+    # @param name [String, Symbol] the handler name in templates
+    # @param handler [Class<StepHandler::Base>, #call, nil] a handler class (a new instance
+    #   runs each step) or anything that responds to +call(context)+
+    # @yieldparam context [StepContext] when a block is given instead of +handler+
+    # @return [void]
+    # @raise [ArgumentError] when the handler is neither a handler class nor callable
+    def register_handler(name, handler = nil, &block)
+      handlers.register(name, handler || block)
+      current = @worker
+      current&.native&.register_handler(name.to_s) unless current.nil? || current.stopped?
+      nil
+    end
+
+    # @return [HandlerRegistry] the registered handlers
+    def handlers
+      @handlers ||= HandlerRegistry.new
+    end
+
+    # Starts the process worker (phase 2: the Rust runtime and telemetry export), or returns
+    # the running one. Idempotent: a second call returns the same worker.
+    #
+    # @param concurrency [Integer] Ruby threads running handlers at once
+    # @param telemetry [Hash, nil] +{enabled:, endpoint:, protocol:, service_name:,
+    #   sample_ratio:}+; overrides TELEMETRY_ENABLED and OTEL_* from the environment
+    # @param handler_timeout [Numeric] seconds a handler may run, unless its step sets timeout_ms
+    # @param options [Hash] +worker_id:+, +namespaces:+, +web_bind_address:+,
+    #   +dispatch_buffer:+, +drain_timeout:+
+    # @return [Worker]
+    # @raise [ConfigurationError] for an unknown or invalid option
+    def bootstrap_worker(concurrency: 4, telemetry: nil, handler_timeout: 30, **options)
+      @mutex.synchronize do
+        return @worker if @worker && !@worker.stopped?
+
+        opts = options.merge(concurrency: concurrency, handler_timeout: handler_timeout)
+        opts[:telemetry] = telemetry if telemetry
+        native = Native::Worker.bootstrap(opts)
+        handlers.names.each { |n| native.register_handler(n) }
+        @worker = Worker.new(native, concurrency: concurrency, handlers: handlers)
+      end
+    end
+
+    # @return [Worker, nil] the running worker, if any
+    def worker
+      w = @worker
+      w unless w.nil? || w.stopped?
+    end
+
+    # A Logger-like object whose lines go through the Rust pipeline (console and, with
+    # telemetry on, the OpenTelemetry export), tagged with the current step's trace ids.
+    # @return [Tracing::Logger]
+    def logger
+      @logger ||= Tracing::Logger.new
+    end
+
+    # Stops the worker (draining in-flight steps) and flushes telemetry. Runs at exit.
+    # @return [void]
+    def shutdown
+      w = @worker
+      if w && !w.stopped?
+        w.stop
+      else
+        Native.shutdown_telemetry
+      end
+    rescue Error => e
+      warn("tasker-core: shutdown: #{e.message}")
+    end
+
+    # @api private
+    def after_fork_in_child
+      Native.after_fork_in_child
+      @worker&.forked!
+      @worker = nil
+      @mutex = Mutex.new
+    end
+  end
+end
+
+at_exit { TaskerCore.shutdown }

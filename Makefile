@@ -10,10 +10,13 @@ VENV    := $(ROOT)/.venv
 PYTHON  ?= python3
 CARGO   ?= cargo
 WASM    := wasm32-unknown-unknown
+RUBY_DIR      := $(ROOT)/workers/ruby
+RUBY_GEM_HOME := $(ROOT)/target/ruby-gem-home
+APT_PACKAGES  := libpython3.11 ruby ruby-dev libclang-dev
 
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help setup setup-rust setup-system setup-python build test test-rust test-wasm lint demo clean
+.PHONY: help setup setup-rust setup-system setup-python build test test-rust test-wasm test-ruby ruby-gem lint lint-ruby demo clean
 
 help: ## List the targets
 	@echo "tasker-core: Rust worker core with two-phase FFI telemetry"
@@ -27,10 +30,11 @@ setup-rust: ## Rust components and the wasm32 target
 	@rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
 	@rustup target list --installed | grep -qx '$(WASM)' || rustup target add $(WASM)
 
-setup-system: ## Debian packages (libpython3.11 for the rotel collector)
-	@if ! ldconfig -p | grep -q 'libpython3.11.so.1.0'; then \
-	  echo "installing libpython3.11"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpython3.11 >/dev/null; \
+setup-system: ## Debian packages: libpython3.11 (rotel), Ruby with headers, libclang (magnus)
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:" $$missing; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
 setup-python: ## A venv with rotel, the real OTLP collector the tests export to
@@ -42,7 +46,7 @@ setup-python: ## A venv with rotel, the real OTLP collector the tests export to
 build: setup-rust ## Build every crate
 	$(CARGO) build --workspace --all-targets
 
-test: setup build test-rust test-wasm ## Set up, build, and run every test
+test: setup build test-rust test-wasm test-ruby ## Set up, build, and run every test
 	@echo "make test: all suites passed"
 
 test-rust: ## Rust unit, integration and real-collector tests
@@ -50,6 +54,17 @@ test-rust: ## Rust unit, integration and real-collector tests
 
 test-wasm: setup-rust ## tasker-shared must build for wasm32-unknown-unknown
 	$(CARGO) check -p tasker-shared --target $(WASM)
+
+ruby-gem: setup-rust ## Build the source gem (workers/ruby/pkg/tasker-core-*.gem)
+	ruby $(RUBY_DIR)/script/build_gem.rb
+
+test-ruby: ruby-gem ## Install the gem into a fresh GEM_HOME and run the Ruby tests against it
+	rm -rf $(RUBY_GEM_HOME)
+	CARGO_TARGET_DIR=$(ROOT)/target GEM_HOME=$(RUBY_GEM_HOME) gem install --local --no-document --quiet $(RUBY_DIR)/pkg/tasker-core-*.gem
+	@fail=0; for t in $(RUBY_DIR)/test/*_test.rb; do \
+	  echo "== $$(basename $$t)"; \
+	  GEM_HOME=$(RUBY_GEM_HOME) ROTEL_AGENT=$(ROOT)/scripts/rotel-agent ruby $$t || fail=1; \
+	done; exit $$fail
 
 lint: setup-rust ## rustfmt and clippy (warnings are errors), native and wasm32
 	$(CARGO) fmt --all --check

@@ -74,6 +74,7 @@ module TaskerCore
 
         opts = options.merge(concurrency: concurrency, handler_timeout: handler_timeout)
         opts[:telemetry] = telemetry if telemetry
+        install_exit_hook
         native = Native::Worker.bootstrap(opts)
         handlers.names.each { |n| native.register_handler(n) }
         @worker = Worker.new(native, concurrency: concurrency, handlers: handlers)
@@ -106,6 +107,19 @@ module TaskerCore
       warn("tasker-core: shutdown: #{e.message}")
     end
 
+    private
+
+    # Registered at the first bootstrap rather than at require, so that it runs after
+    # at_exit hooks registered earlier (test runners run their tests in one).
+    def install_exit_hook
+      return if @exit_hook
+
+      @exit_hook = true
+      at_exit { TaskerCore.shutdown }
+    end
+
+    public
+
     # @api private
     def after_fork_in_child
       Native.after_fork_in_child
@@ -116,4 +130,5 @@ module TaskerCore
   end
 end
 
-at_exit { TaskerCore.shutdown }
+# Flush telemetry at exit even if no worker was ever bootstrapped (phase-1 spans).
+at_exit { TaskerCore::Native.shutdown_telemetry rescue nil } # rubocop:disable Style/RescueModifier

@@ -66,7 +66,8 @@ test-ruby: ruby-gem ## Install the gem into a fresh GEM_HOME and run the Ruby te
 	  GEM_HOME=$(RUBY_GEM_HOME) ROTEL_AGENT=$(ROOT)/scripts/rotel-agent ruby $$t || fail=1; \
 	done; exit $$fail
 
-lint: setup-rust ## rustfmt and clippy (warnings are errors), native and wasm32
+lint: setup-rust setup-system ## rustfmt, clippy (warnings are errors) native and wasm32, RBS signatures
+	rbs3.1 -I $(RUBY_DIR)/sig validate --silent
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy -p tasker-shared --target $(WASM) -- -D warnings

@@ -20,6 +20,9 @@ use crate::driver::{self, QueuedStep, TaskResult};
 use crate::processor::CommandProcessor;
 use crate::web::WebServer;
 
+/// Where a submitted task's result arrives; shared so waiters can wait in slices.
+type ResultSlot = Arc<Mutex<std::sync::mpsc::Receiver<TaskerResult<TaskResult>>>>;
+
 struct Inner {
     config: WorkerConfig,
     runtime: Mutex<Option<Runtime>>,
@@ -27,8 +30,7 @@ struct Inner {
     bridge: Arc<EventBridge>,
     queue: Mutex<Option<mpsc::Sender<QueuedStep>>>,
     handlers: RwLock<HashSet<String>>,
-    submitted:
-        Mutex<HashMap<Uuid, Arc<Mutex<std::sync::mpsc::Receiver<TaskerResult<TaskResult>>>>>>,
+    submitted: Mutex<HashMap<Uuid, ResultSlot>>,
     pid: u32,
     forked: AtomicBool,
     running_tasks: std::sync::atomic::AtomicUsize,

@@ -26,6 +26,7 @@ pub(crate) fn define(ruby: &Ruby, native: RModule) -> Result<(), Error> {
     native.define_singleton_method("flush_telemetry", function!(flush_telemetry, 0))?;
     native.define_singleton_method("shutdown_telemetry", function!(shutdown_telemetry, 0))?;
     native.define_singleton_method("after_fork_in_child", function!(after_fork_in_child, 0))?;
+    native.define_singleton_method("raise_rust_panic", function!(raise_rust_panic, 1))?;
     let _ = ruby;
     Ok(())
 }
@@ -91,5 +92,13 @@ fn after_fork_in_child(ruby: &Ruby) -> Result<(), Error> {
     gvl::guard(ruby, || {
         tasker_worker::abandon_after_fork();
         logging::reinitialize_after_fork().map_err(|e| errors::to_ruby(ruby, e.into()))
+    })
+}
+
+/// Panics inside the extension, on purpose: lets an application (and our tests) verify that a
+/// Rust panic reaches Ruby as `TaskerCore::InternalError` and the process lives on.
+fn raise_rust_panic(ruby: &Ruby, message: String) -> Result<(), Error> {
+    gvl::guard(ruby, || -> Result<(), Error> {
+        std::panic::panic_any(message)
     })
 }

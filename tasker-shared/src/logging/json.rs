@@ -79,7 +79,7 @@ where
 }
 
 #[derive(Default)]
-struct FieldMap(Map<String, Value>);
+pub(super) struct FieldMap(pub(super) Map<String, Value>);
 
 impl Visit for FieldMap {
     fn record_f64(&mut self, field: &Field, value: f64) {

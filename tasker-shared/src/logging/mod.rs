@@ -18,6 +18,7 @@
 mod config;
 #[cfg(not(target_arch = "wasm32"))]
 mod export;
+pub mod forward;
 mod json;
 mod late_bound;
 pub mod metrics;

@@ -63,6 +63,7 @@ pub(super) fn phase_one(config: TelemetryConfig) -> Telemetry {
     let own_subscriber = Registry::default()
         .with(console_layer(config.log_format).with_filter(console_filter))
         .with(otel)
+        .with(super::forward::ForwardLayer)
         .try_init()
         .is_ok();
 

@@ -1,0 +1,147 @@
+"""tasker-core for Python: write step handlers in Python; the Rust core runs the workflow and
+records one trace per task, across the FFI boundary and back.
+
+Importing the package loads the extension, which starts console logging (phase 1) with no
+async runtime; :func:`bootstrap_worker` starts the worker and OpenTelemetry export (phase 2).
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import sys
+import threading
+from typing import Any, Mapping, Optional
+
+from . import errors
+from .errors import (
+    CompletionError,
+    ConfigurationError,
+    ConversionError,
+    ForkedWorkerError,
+    InternalError,
+    TaskerError,
+    TaskTimeoutError,
+    TelemetryError,
+    TemplateError,
+    TraceContextError,
+    UnknownHandlerError,
+    WorkerStoppedError,
+)
+
+# Phase 1: console logging from this import on.
+from . import _tasker_core as _native  # noqa: E402
+from . import otel  # noqa: E402
+from .handler import HandlerLike, HandlerRegistry, StepHandler  # noqa: E402
+from .tracing import TraceContextFilter, forward_rust_logs, stop_forwarding_rust_logs  # noqa: E402
+from .types import StepContext, StepResult, TaskResult  # noqa: E402
+from .worker import Worker  # noqa: E402
+from . import tracing  # noqa: E402
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "StepHandler",
+    "StepContext",
+    "StepResult",
+    "TaskResult",
+    "Worker",
+    "HandlerRegistry",
+    "register_handler",
+    "bootstrap_worker",
+    "current_worker",
+    "shutdown",
+    "tracing",
+    "otel",
+    "TraceContextFilter",
+    "forward_rust_logs",
+    "stop_forwarding_rust_logs",
+    "errors",
+    "TaskerError",
+    "ConfigurationError",
+    "TemplateError",
+    "UnknownHandlerError",
+    "TraceContextError",
+    "TelemetryError",
+    "ConversionError",
+    "CompletionError",
+    "TaskTimeoutError",
+    "WorkerStoppedError",
+    "ForkedWorkerError",
+    "InternalError",
+]
+
+_handlers = HandlerRegistry()
+_worker: Optional[Worker] = None
+_lock = threading.Lock()
+
+
+def register_handler(name: str, handler: HandlerLike) -> None:
+    """Registers a handler under the name templates use: a :class:`StepHandler` subclass
+    (a new instance runs each step), an instance, or a plain or async callable taking the
+    :class:`StepContext`."""
+    _handlers.register(name, handler)
+    w = _worker
+    if w is not None and not w.stopped:
+        w.native.register_handler(str(name))
+
+
+def bootstrap_worker(
+    concurrency: int = 4,
+    telemetry: Optional[Mapping[str, Any]] = None,
+    handler_timeout: float = 30.0,
+    **options: Any,
+) -> Worker:
+    """Starts the process worker (phase 2: the Rust runtime and telemetry export), or
+    returns the running one: a second call returns the same worker.
+
+    :param concurrency: Python threads running handlers at once
+    :param telemetry: ``{enabled, endpoint, protocol, service_name, sample_ratio}``;
+        overrides TELEMETRY_ENABLED and OTEL_* from the environment
+    :param handler_timeout: seconds a handler may run, unless its step sets timeout_ms
+    :param options: ``worker_id``, ``namespaces``, ``web_bind_address``,
+        ``dispatch_buffer``, ``drain_timeout``
+    :raises ConfigurationError: for an unknown or invalid option
+    """
+    global _worker
+    with _lock:
+        if _worker is not None and not _worker.stopped:
+            return _worker
+        opts = dict(options, concurrency=concurrency, handler_timeout=handler_timeout)
+        if telemetry is not None:
+            opts["telemetry"] = dict(telemetry)
+        native = _native.Worker.bootstrap(opts)
+        for name in _handlers.names():
+            native.register_handler(name)
+        _worker = Worker(native, concurrency, _handlers)
+        return _worker
+
+
+def current_worker() -> Optional[Worker]:
+    """The running worker, if any."""
+    w = _worker
+    return w if w is not None and not w.stopped else None
+
+
+def shutdown() -> None:
+    """Stops the worker (draining in-flight steps) and flushes telemetry. Runs at exit."""
+    w = _worker
+    try:
+        if w is not None and not w.stopped:
+            w.stop()
+        else:
+            _native.shutdown_telemetry()
+    except TaskerError as e:
+        print(f"tasker-core: shutdown: {e}", file=sys.stderr)
+
+
+def _after_fork_in_child() -> None:
+    global _worker, _lock
+    _native.after_fork_in_child()
+    _worker = None
+    _lock = threading.Lock()
+
+
+atexit.register(shutdown)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -1,0 +1,61 @@
+"""The Rust extension behind :mod:`tasker_core` (private: use the package's API)."""
+
+from typing import Any, Dict, List, Optional
+
+def log(level_name: str, message: str, fields: Optional[Dict[str, Any]] = None) -> None:
+    """One event through the Rust pipeline (console, and OTLP export with telemetry on)."""
+
+def telemetry_state() -> str:
+    """``uninitialized``, ``console_only``, ``deferred`` or ``exporting``."""
+
+def flush_telemetry() -> None:
+    """Exports everything ended so far; raises TelemetryError naming spans that were lost."""
+
+def shutdown_telemetry() -> None:
+    """Flushes and stops export (bounded); console logging continues."""
+
+def after_fork_in_child() -> None:
+    """Re-initialises telemetry in a forked child and abandons the parent's worker."""
+
+def raise_rust_panic(message: str) -> None:
+    """Panics in Rust on purpose: arrives as InternalError, the interpreter lives on."""
+
+def start_log_forwarding(level_name: str = "info", capacity: int = 10000) -> None:
+    """Starts buffering Rust log records at ``level_name`` or above for Python."""
+
+def next_log_records(max_records: int = 256, timeout: float = 0.5) -> Optional[List[Dict[str, Any]]]:
+    """Up to ``max_records`` forwarded records (waits with the GIL released); None when stopped."""
+
+def stop_log_forwarding() -> None:
+    """Stops forwarding."""
+
+def forwarded_logs_dropped() -> int:
+    """Records dropped because Python did not drain them fast enough."""
+
+class Worker:
+    """The Rust handle on the process worker."""
+
+    @staticmethod
+    def bootstrap(options: Optional[Any] = None) -> "Worker":
+        """Starts the process worker, or returns the running one."""
+    def register_handler(self, name: str) -> None: ...
+    def run_task(self, template: Any, context: Optional[Any] = None, timeout: Optional[float] = None) -> Dict[str, Any]:
+        """Runs a task; waits with the GIL released."""
+    def stop(self) -> None:
+        """Drains in-flight steps and flushes telemetry."""
+    @property
+    def worker_id(self) -> str: ...
+    @property
+    def stopped(self) -> bool: ...
+    @property
+    def web_address(self) -> Optional[str]: ...
+    @property
+    def handler_timeout(self) -> float: ...
+    @property
+    def in_flight(self) -> int: ...
+    def wait_event(self, timeout: float) -> Optional[Dict[str, Any]]:
+        """The next step event, or None after ``timeout`` seconds (GIL released)."""
+    def poll_event(self) -> Optional[Dict[str, Any]]:
+        """The next step event if one is queued; never blocks."""
+    def complete(self, event_id: str, completion: Any) -> None:
+        """Delivers a completion for ``event_id``."""

@@ -1,0 +1,67 @@
+"""OpenTelemetry interop: where the application has ``opentelemetry-api`` (and usually the
+SDK) installed, each handler runs inside a span whose parent is its step's traceparent, so
+the application's own spans nest inside the step's trace; that span's ids go back with the
+completion, and the worker's completion span becomes its child."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Any, Iterator, Optional, Tuple
+
+from .types import StepContext
+
+try:
+    from opentelemetry import context as _otel_context
+    from opentelemetry import trace as _otel_trace
+    from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+
+    AVAILABLE = True
+except ImportError:  # the application does not use OpenTelemetry
+    AVAILABLE = False
+
+__all__ = ["AVAILABLE", "set_enabled", "step_span"]
+
+_enabled = True
+
+
+def set_enabled(enabled: bool) -> None:
+    """Turns the interop off (or on again) for handlers that start from now."""
+    global _enabled
+    _enabled = bool(enabled)
+
+
+@contextmanager
+def step_span(ctx: StepContext) -> Iterator[Tuple[Optional[Tuple[str, str]], Any]]:
+    """Runs the body inside ``tasker.handler <step>``, a child of the step's execution span.
+
+    Yields ``(ids, otel_context)``: ``ids`` are the (trace_id, span_id) to return with the
+    completion when a real span was made (an SDK is configured), else None; ``otel_context``
+    is the context to attach where the handler actually runs (an event loop)."""
+    if not (AVAILABLE and _enabled and ctx.trace_id and ctx.span_id):
+        yield None, None
+        return
+    flags = int(ctx.traceparent[-2:], 16) if ctx.traceparent else 1
+    parent = SpanContext(
+        trace_id=int(ctx.trace_id, 16),
+        span_id=int(ctx.span_id, 16),
+        is_remote=True,
+        trace_flags=TraceFlags(flags),
+    )
+    parent_ctx = _otel_trace.set_span_in_context(NonRecordingSpan(parent))
+    tracer = _otel_trace.get_tracer("tasker_core")
+    attributes = {"step_name": ctx.step_name, "step_uuid": ctx.step_uuid, "task_uuid": ctx.task_uuid}
+    with tracer.start_as_current_span(f"tasker.handler {ctx.step_name}", context=parent_ctx, attributes=attributes) as span:
+        sc = span.get_span_context()
+        own = sc.is_valid and sc.span_id != parent.span_id
+        ids = (format(sc.trace_id, "032x"), format(sc.span_id, "016x")) if own else None
+        yield ids, _otel_context.get_current()
+
+
+def attach(otel_ctx: Any) -> Any:
+    """Attaches ``otel_ctx`` in the current thread or task; returns the detach token."""
+    return _otel_context.attach(otel_ctx) if (AVAILABLE and otel_ctx is not None) else None
+
+
+def detach(token: Any) -> None:
+    if token is not None:
+        _otel_context.detach(token)

@@ -1,0 +1,137 @@
+"""Runs the handler for one event and sends the completion back, trace ids included.
+Nothing is lost: an exception, a timeout or a result JSON cannot hold each becomes a failed
+step with its reason."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import inspect
+import threading
+from typing import Any, Awaitable, Dict, Optional
+
+from . import otel
+from .errors import CompletionError, ConversionError
+from .event_bridge import step_context
+from .handler import HandlerRegistry
+from .tracing import _current_step, debug
+from .types import StepResult
+
+__all__ = ["Subscriber"]
+
+
+class _EventLoopThread:
+    """One asyncio loop on a daemon thread: async handlers run there concurrently, and a
+    host thread only waits for its own handler's future."""
+
+    def __init__(self) -> None:
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._lock = threading.Lock()
+
+    def loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                threading.Thread(target=loop.run_forever, name="tasker-core-asyncio", daemon=True).start()
+                self._loop = loop
+            return self._loop
+
+    def run(self, coro: Awaitable[Any], timeout: float, step: Dict[str, Optional[str]], otel_ctx: Any) -> Any:
+        async def with_context() -> Any:
+            token = _current_step.set(step)
+            otel_token = otel.attach(otel_ctx)
+            try:
+                return await coro
+            finally:
+                otel.detach(otel_token)
+                _current_step.reset(token)
+
+        future = asyncio.run_coroutine_threadsafe(with_context(), self.loop())
+        try:
+            return future.result(timeout)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise
+
+    def stop(self) -> None:
+        with self._lock:
+            if self._loop is not None:
+                self._loop.call_soon_threadsafe(self._loop.stop)
+                self._loop = None
+
+
+class Subscriber:
+    def __init__(self, native: Any, handlers: HandlerRegistry) -> None:
+        self._native = native
+        self._handlers = handlers
+        self.async_loop = _EventLoopThread()
+
+    def handle(self, event_data: Dict[str, Any]) -> None:
+        ctx = step_context(event_data)
+        step = event_data["task_sequence_step"]["workflow_step"]
+        ms = step.get("timeout_ms")
+        timeout = ms / 1000.0 if ms else float(self._native.handler_timeout)
+        ids = {"trace_id": ctx.trace_id, "span_id": ctx.span_id, "step_name": ctx.step_name}
+        token = _current_step.set(ids)
+        host_ids = None
+        try:
+            with otel.step_span(ctx) as (host_ids, otel_ctx):
+                outcome = self._run(step["handler"], ctx, timeout, ids, otel_ctx)
+        finally:
+            _current_step.reset(token)
+        self._publish(event_data, outcome, host_ids)
+
+    def _run(self, name: str, ctx: Any, timeout: float, ids: Dict[str, Optional[str]], otel_ctx: Any) -> StepResult:
+        fn = self._handlers.resolve(name)
+        if fn is None:
+            return StepResult(False, error_message=f"no Python handler registered as {name!r}",
+                              error_type="UnknownHandlerError", retryable=False)
+        try:
+            value = fn(ctx)
+            if inspect.isawaitable(value):
+                value = self.async_loop.run(value, timeout, ids, otel_ctx)
+        except (concurrent.futures.TimeoutError, asyncio.TimeoutError):
+            return StepResult(False, error_message=f"handler timed out after {timeout} s", error_type="timeout")
+        except Exception as e:  # a handler's exception is the step's failure, not ours
+            retryable = getattr(e, "retryable", True)
+            return StepResult(False, error_message=str(e) or type(e).__name__,
+                              error_type=type(e).__qualname__, retryable=bool(retryable))
+        return value if isinstance(value, StepResult) else StepResult(True, result=value)
+
+    def publish_step_completion(self, event_data: Dict[str, Any], success: bool, result: Any = None,
+                                error_message: Optional[str] = None, metadata: Optional[Dict[str, Any]] = None,
+                                trace_ids: Optional[Any] = None) -> None:
+        completion: Dict[str, Any] = {
+            "event_id": event_data["event_id"],
+            "task_uuid": event_data["task_uuid"],
+            "step_uuid": event_data["step_uuid"],
+            "success": success,
+            "result": result,
+            "metadata": metadata,
+            "error_message": error_message,
+        }
+        # TAS-65: propagate trace context back to Rust (the handler's own span when it made one)
+        if trace_ids is not None:
+            completion["trace_id"], completion["span_id"] = trace_ids
+        else:
+            if "trace_id" in event_data:
+                completion["trace_id"] = event_data["trace_id"]
+            if "span_id" in event_data:
+                completion["span_id"] = event_data["span_id"]
+        self._native.complete(event_data["event_id"], completion)
+
+    def _publish(self, event_data: Dict[str, Any], outcome: StepResult, host_ids: Any) -> None:
+        try:
+            if outcome.success:
+                self.publish_step_completion(event_data, True, result=outcome.result,
+                                             metadata=dict(outcome.metadata), trace_ids=host_ids)
+            else:
+                meta = {**outcome.metadata, "error_type": outcome.error_type, "retryable": outcome.retryable}
+                self.publish_step_completion(event_data, False, error_message=outcome.error_message,
+                                             metadata=meta, trace_ids=host_ids)
+        except ConversionError as e:
+            self.publish_step_completion(event_data, False, error_message=str(e),
+                                         metadata={"error_type": "ConversionError", "retryable": False},
+                                         trace_ids=host_ids)
+        except CompletionError as e:
+            debug("late completion dropped", reason=str(e))

@@ -1,0 +1,76 @@
+"""The values handlers receive and return, and the result of a task."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, Mapping, Optional
+
+__all__ = ["StepContext", "StepResult", "TaskResult"]
+
+
+@dataclass(frozen=True)
+class StepContext:
+    """What a handler gets for one step."""
+
+    task_uuid: str
+    step_uuid: str
+    step_name: str
+    namespace: str
+    correlation_id: str
+    #: 32 hex digits: the step's trace.
+    trace_id: Optional[str]
+    #: 16 hex digits: the worker's execution span for this step.
+    span_id: Optional[str]
+    #: W3C traceparent of that span.
+    traceparent: Optional[str]
+    #: The task's input context.
+    input: Dict[str, Any]
+    #: Results of the steps this one depends on, by step name.
+    dependency_results: Dict[str, Any]
+    #: 1 for the first try.
+    attempt: int = 1
+    task_name: str = ""
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What a handler returns: build it with :meth:`StepHandler.success` or
+    :meth:`StepHandler.failure`."""
+
+    success: bool
+    result: Any = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    error_message: Optional[str] = None
+    error_type: Optional[str] = None
+    retryable: bool = True
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    """The result of :meth:`Worker.run_task`."""
+
+    #: ``"complete"`` when every step completed, else ``"error"``.
+    status: str
+    task_uuid: str
+    correlation_id: str
+    #: The task's one trace.
+    trace_id: Optional[str]
+    #: Results of completed steps, by name.
+    step_results: Dict[str, Any]
+    #: Every step's record: status, attempts, result, error, error_type, execution_time_ms.
+    steps: Dict[str, Dict[str, Any]]
+
+    @property
+    def is_complete(self) -> bool:
+        return self.status == "complete"
+
+    @classmethod
+    def _from_native(cls, d: Mapping[str, Any]) -> "TaskResult":
+        return cls(
+            status=d["status"],
+            task_uuid=d["task_uuid"],
+            correlation_id=d["correlation_id"],
+            trace_id=d.get("trace_id"),
+            step_results=d["step_results"],
+            steps=d["steps"],
+        )

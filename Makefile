@@ -11,12 +11,15 @@ PYTHON  ?= python3
 CARGO   ?= cargo
 WASM    := wasm32-unknown-unknown
 RUBY_DIR      := $(ROOT)/workers/ruby
+PY_DIR        := $(ROOT)/workers/python
+PY_TEST_VENV  := $(ROOT)/target/py-test-venv
+PY_TEST_DEPS  := pytest opentelemetry-sdk mypy
 RUBY_GEM_HOME := $(ROOT)/target/ruby-gem-home
 APT_PACKAGES  := libpython3.11 ruby ruby-dev libclang-dev
 
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help setup setup-rust setup-system setup-python build test test-rust test-wasm test-ruby ruby-gem lint lint-ruby demo clean
+.PHONY: help setup setup-rust setup-system setup-python build test test-rust test-wasm test-ruby ruby-gem test-python python-wheel lint-python lint lint-ruby demo clean
 
 help: ## List the targets
 	@echo "tasker-core: Rust worker core with two-phase FFI telemetry"
@@ -41,12 +44,13 @@ setup-python: ## A venv with rotel, the real OTLP collector the tests export to
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	@$(VENV)/bin/python -c 'import importlib.util, sys; sys.exit(0 if importlib.util.find_spec("rotel") else 1)' \
 	  || $(VENV)/bin/pip install -q rotel
+	@test -x $(VENV)/bin/maturin || $(VENV)/bin/pip install -q "maturin>=1.7,<2"
 	@$(ROOT)/scripts/rotel-agent --version >/dev/null
 
 build: setup-rust ## Build every crate
 	$(CARGO) build --workspace --all-targets
 
-test: setup build test-rust test-wasm test-ruby ## Set up, build, and run every test
+test: setup build test-rust test-wasm test-ruby test-python ## Set up, build, and run every test
 	@echo "make test: all suites passed"
 
 test-rust: ## Rust unit, integration and real-collector tests
@@ -66,7 +70,26 @@ test-ruby: ruby-gem ## Install the gem into a fresh GEM_HOME and run the Ruby te
 	  GEM_HOME=$(RUBY_GEM_HOME) ROTEL_AGENT=$(ROOT)/scripts/rotel-agent ruby $$t || fail=1; \
 	done; exit $$fail
 
-lint: setup-rust setup-system ## rustfmt, clippy (warnings are errors) native and wasm32, RBS signatures
+python-wheel: setup-rust setup-python ## Build the abi3 wheel into target/wheels
+	rm -f $(ROOT)/target/wheels/tasker_core-*.whl
+	$(VENV)/bin/maturin build --release --quiet -m $(PY_DIR)/Cargo.toml --out $(ROOT)/target/wheels
+
+$(PY_TEST_VENV)/bin/python: python-wheel
+	rm -rf $(PY_TEST_VENV)
+	$(PYTHON) -m venv $(PY_TEST_VENV)
+	$(PY_TEST_VENV)/bin/pip install -q $(PY_TEST_DEPS) $(ROOT)/target/wheels/tasker_core-*.whl
+
+test-python: $(PY_TEST_VENV)/bin/python ## Install the wheel into a fresh venv and run the Python tests against it
+	@fail=0; for t in $(PY_DIR)/tests/test_*.py; do \
+	  echo "== $$(basename $$t)"; \
+	  (cd $(PY_DIR)/tests && ROTEL_AGENT=$(ROOT)/scripts/rotel-agent $(PY_TEST_VENV)/bin/python -m pytest -q -p no:cacheprovider $$t) || fail=1; \
+	done; exit $$fail
+
+lint-python: $(PY_TEST_VENV)/bin/python ## stubtest and mypy --strict on the installed wheel
+	cd /tmp && $(PY_TEST_VENV)/bin/python -m mypy.stubtest tasker_core 2>/dev/null
+	cd /tmp && $(PY_TEST_VENV)/bin/python -m mypy --strict -p tasker_core
+
+lint: setup-rust setup-system lint-python ## rustfmt, clippy (warnings are errors) native and wasm32, RBS, stubtest
 	rbs3.1 -I $(RUBY_DIR)/sig validate --silent
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings

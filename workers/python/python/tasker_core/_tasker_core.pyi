@@ -1,6 +1,20 @@
 """The Rust extension behind :mod:`tasker_core` (private: use the package's API)."""
 
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, final
+
+__all__ = [
+    "Worker",
+    "after_fork_in_child",
+    "flush_telemetry",
+    "forwarded_logs_dropped",
+    "log",
+    "next_log_records",
+    "raise_rust_panic",
+    "shutdown_telemetry",
+    "start_log_forwarding",
+    "stop_log_forwarding",
+    "telemetry_state",
+]
 
 def log(level_name: str, message: str, fields: Optional[Dict[str, Any]] = None) -> None:
     """One event through the Rust pipeline (console, and OTLP export with telemetry on)."""
@@ -32,6 +46,7 @@ def stop_log_forwarding() -> None:
 def forwarded_logs_dropped() -> int:
     """Records dropped because Python did not drain them fast enough."""
 
+@final
 class Worker:
     """The Rust handle on the process worker."""
 

@@ -12,6 +12,7 @@
 
 pub mod errors;
 pub mod logging;
+pub mod step_spans;
 pub mod time;
 pub mod trace_context;
 pub mod types;

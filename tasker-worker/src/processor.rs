@@ -4,11 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tasker_shared::trace_context;
-use tasker_shared::types::{StepExecutionEvent, StepExecutionResult};
+use tasker_shared::step_spans;
+use tasker_shared::types::StepExecutionResult;
 use tasker_shared::workflow::ReadyStep;
-use tracing::{Instrument, info_span};
-use uuid::Uuid;
+use tracing::Instrument;
 
 use crate::bridge::EventBridge;
 use crate::metrics::WorkerMetrics;
@@ -44,43 +43,15 @@ impl CommandProcessor {
     /// context, emits `step.execution_started`, dispatches a `StepExecutionEvent` carrying the
     /// span's real ids, waits for the outcome, and emits `step.execution_completed`.
     pub async fn handle_execute_step(&self, ready: ReadyStep) -> StepExecutionResult {
+        let (span, ids) = step_spans::execution_span(&ready);
         let seq = &ready.sequence;
-        let span = info_span!(
-            "worker.step_execution",
-            correlation_id = %seq.task.correlation_id,
-            task_uuid = %seq.task.task_uuid,
-            step_uuid = %seq.workflow_step.step_uuid,
-            step_name = %seq.workflow_step.name,
-            namespace = %seq.task.namespace_name,
-            attempt = seq.workflow_step.attempt,
-            handler = %seq.workflow_step.handler,
-        );
-        if let Some(tp) = &ready.message.traceparent {
-            match trace_context::parent_from_traceparent(tp) {
-                Ok(cx) => {
-                    let _ = trace_context::set_parent(&span, cx);
-                }
-                Err(e) => tracing::warn!(error = %e, "step message has a malformed traceparent"),
-            }
-        }
-        let ids = trace_context::span_ids(&span);
         let timeout = seq
             .workflow_step
             .timeout_ms
             .map(Duration::from_millis)
             .unwrap_or(self.default_timeout);
         let namespace = seq.task.namespace_name.clone();
-        let event = StepExecutionEvent {
-            event_id: Uuid::new_v4(),
-            task_uuid: seq.task.task_uuid,
-            step_uuid: seq.workflow_step.step_uuid,
-            correlation_id: seq.task.correlation_id,
-            parent_correlation_id: None,
-            trace_id: ids.as_ref().map(|i| i.trace_id.clone()),
-            span_id: ids.as_ref().map(|i| i.span_id.clone()),
-            traceparent: ids.as_ref().map(|i| i.traceparent.clone()),
-            task_sequence_step: ready.sequence,
-        };
+        let event = step_spans::execution_event(ready, ids.as_ref());
 
         async move {
             tracing::info!("step.execution_started");

@@ -101,6 +101,12 @@ pub fn init_console_only() {
     telemetry();
 }
 
+/// Phase 1 with a configuration the host read itself (a JS host's `globalThis` and
+/// `process.env`, where `std::env` is empty). Idempotent: only the first phase 1 counts.
+pub fn init_console_only_with(config: TelemetryConfig) {
+    TELEMETRY.get_or_init(|| subscriber::phase_one(config));
+}
+
 /// Phase 2 from the environment: [`init_with_config`] with [`TelemetryConfig::from_env`].
 pub fn init_tracing() -> Result<(), TelemetryError> {
     init_with_config(TelemetryConfig::from_env())

@@ -133,6 +133,7 @@ fn console_layer(format: LogFormat) -> Box<dyn Layer<Registry> + Send + Sync> {
         && std::env::var_os("NO_COLOR").is_none();
     let base = tracing_subscriber::fmt::layer()
         .with_writer(ConsoleWriter)
+        .with_timer(Rfc3339)
         .with_ansi(ansi);
     match format {
         LogFormat::Pretty => Box::new(base.pretty()),
@@ -141,6 +142,17 @@ fn console_layer(format: LogFormat) -> Box<dyn Layer<Registry> + Send + Sync> {
             base.fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
                 .event_format(super::json::JsonWithTrace),
         ),
+    }
+}
+
+/// Timestamps from `crate::time`, which also works on wasm32 (where the default timer's
+/// `SystemTime::now()` panics).
+#[derive(Debug, Clone, Copy)]
+struct Rfc3339;
+
+impl tracing_subscriber::fmt::time::FormatTime for Rfc3339 {
+    fn format_time(&self, w: &mut tracing_subscriber::fmt::format::Writer<'_>) -> std::fmt::Result {
+        w.write_str(&crate::time::rfc3339_now())
     }
 }
 

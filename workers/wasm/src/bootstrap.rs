@@ -1,0 +1,217 @@
+//! Phase 2: `bootstrapWorker(options)` attaches telemetry export and returns the worker.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use js_sys::{Function, Reflect};
+use tasker_shared::logging::{self, TelemetryConfig};
+use tasker_shared::workflow::TaskTemplate;
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::{JsCast, JsValue};
+
+use crate::conversions;
+use crate::errors::WasmError;
+use crate::exporter::{self, JsExporter, Target};
+use crate::{bridge, driver, ffi_logging};
+
+struct Inner {
+    concurrency: usize,
+    handler_timeout_ms: f64,
+    running: Cell<usize>,
+    stopped: Cell<bool>,
+}
+
+impl std::fmt::Debug for WasmWorker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker")
+            .field("concurrency", &self.inner.concurrency)
+            .field("running", &self.inner.running.get())
+            .field("stopped", &self.inner.stopped.get())
+            .finish()
+    }
+}
+
+/// The worker. Clones share one worker.
+#[wasm_bindgen(js_name = Worker)]
+#[derive(Clone)]
+pub struct WasmWorker {
+    inner: Rc<Inner>,
+}
+
+thread_local! {
+    static CURRENT: RefCell<Option<WasmWorker>> = const { RefCell::new(None) };
+}
+
+fn get(obj: &JsValue, key: &str) -> Option<JsValue> {
+    if !obj.is_object() {
+        return None;
+    }
+    Reflect::get(obj, &key.into())
+        .ok()
+        .filter(|v| !v.is_undefined() && !v.is_null())
+}
+
+fn positive(obj: &JsValue, key: &str) -> Result<Option<f64>, WasmError> {
+    match get(obj, key) {
+        None => Ok(None),
+        Some(v) => match v.as_f64() {
+            Some(n) if n.is_finite() && n > 0.0 => Ok(Some(n)),
+            _ => Err(WasmError::new(
+                "CONFIGURATION",
+                format!("{key} must be a positive number"),
+            )),
+        },
+    }
+}
+
+/// Telemetry options over `globalThis` / `process.env`.
+fn telemetry(options: &JsValue) -> Result<(TelemetryConfig, Option<Target>), WasmError> {
+    let mut config = ffi_logging::host_config();
+    let t = get(options, "telemetry").unwrap_or(JsValue::UNDEFINED);
+    if let Some(v) = get(&t, "enabled") {
+        config.enabled = v.as_bool().ok_or_else(|| {
+            WasmError::new("CONFIGURATION", "telemetry.enabled must be a boolean")
+        })?;
+    }
+    if let Some(v) = get(&t, "endpoint") {
+        config.endpoint = Some(v.as_string().ok_or_else(|| {
+            WasmError::new("CONFIGURATION", "telemetry.endpoint must be a string")
+        })?);
+    }
+    if let Some(v) = get(&t, "serviceName") {
+        config.service_name = v.as_string().ok_or_else(|| {
+            WasmError::new("CONFIGURATION", "telemetry.serviceName must be a string")
+        })?;
+    }
+    if let Some(v) = get(&t, "sampleRatio") {
+        let r = v
+            .as_f64()
+            .filter(|r| (0.0..=1.0).contains(r))
+            .ok_or_else(|| {
+                WasmError::new(
+                    "CONFIGURATION",
+                    "telemetry.sampleRatio must be between 0 and 1",
+                )
+            })?;
+        config = config.with_sample_ratio(r);
+    }
+    let target = match get(&t, "exporter") {
+        Some(f) => Some(Target::Callback(f.dyn_into::<Function>().map_err(
+            |_| WasmError::new("CONFIGURATION", "telemetry.exporter must be a function"),
+        )?)),
+        None if config.enabled => Some(Target::Fetch {
+            url: config.signal_endpoint("traces"),
+        }),
+        None => None,
+    };
+    if target.is_some() {
+        config.enabled = true;
+    }
+    Ok((config, target))
+}
+
+/// Starts the worker (phase 2: telemetry export), or returns the running one.
+#[wasm_bindgen(js_name = bootstrapWorker)]
+pub async fn bootstrap_worker(
+    #[wasm_bindgen(unchecked_param_type = "WorkerOptions | undefined")] options: JsValue,
+) -> Result<WasmWorker, WasmError> {
+    if let Some(w) = CURRENT
+        .with(|c| c.borrow().clone())
+        .filter(|w| !w.inner.stopped.get())
+    {
+        return Ok(w);
+    }
+    let concurrency = positive(&options, "concurrency")?.map_or(4, |n| n as usize);
+    let handler_timeout_ms = positive(&options, "handlerTimeoutMs")?.unwrap_or(30_000.0);
+    let (config, target) = telemetry(&options)?;
+    if let Some(target) = target {
+        logging::init_with_exporter(config, JsExporter::install(target))?;
+    }
+    let worker = WasmWorker {
+        inner: Rc::new(Inner {
+            concurrency,
+            handler_timeout_ms,
+            running: Cell::new(0),
+            stopped: Cell::new(false),
+        }),
+    };
+    CURRENT.with(|c| *c.borrow_mut() = Some(worker.clone()));
+    tracing::info!(concurrency, language = "wasm", "Worker started");
+    Ok(worker)
+}
+
+fn template_from(v: &JsValue) -> Result<TaskTemplate, WasmError> {
+    match v.as_string() {
+        Some(text) if text.trim_start().starts_with('{') => Ok(TaskTemplate::from_json(&text)?),
+        Some(text) => Ok(TaskTemplate::from_yaml(&text)?),
+        None => Ok(TaskTemplate::from_value(conversions::to_json(
+            v, "template",
+        )?)?),
+    }
+}
+
+#[wasm_bindgen(js_class = Worker)]
+impl WasmWorker {
+    /// Runs a task (a template object, or its YAML/JSON text) to its end.
+    #[wasm_bindgen(js_name = runTask, unchecked_return_type = "TaskResult")]
+    pub async fn run_task(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "TaskTemplate | string")] template: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Record<string, unknown> | undefined")]
+        context: JsValue,
+    ) -> Result<JsValue, WasmError> {
+        if self.inner.stopped.get() {
+            return Err(tasker_shared::TaskerError::Stopped.into());
+        }
+        let template = template_from(&template)?;
+        if let Some(step) = template
+            .steps
+            .iter()
+            .find(|s| !bridge::is_registered(&s.handler))
+        {
+            return Err(tasker_shared::TaskerError::UnknownHandler(step.handler.clone()).into());
+        }
+        let context = conversions::to_json(&context, "context")?;
+        self.inner.running.set(self.inner.running.get() + 1);
+        let result = driver::drive(
+            template,
+            context,
+            self.inner.concurrency,
+            self.inner.handler_timeout_ms,
+        )
+        .await;
+        self.inner.running.set(self.inner.running.get() - 1);
+        // Let the trace leave now; `stop` awaits it.
+        exporter::send_buffered();
+        conversions::to_js(&result?)
+    }
+
+    /// Exports every span ended so far and waits for the collector (or callback).
+    pub async fn flush(&self) -> Result<(), WasmError> {
+        exporter::flush()
+            .await
+            .map_err(|e| WasmError::new("TELEMETRY", e))
+    }
+
+    /// Waits for running tasks (up to 10 s), flushes telemetry and stops. Idempotent; later
+    /// calls to `runTask` reject with code `WORKER_STOPPED`.
+    pub async fn stop(&self) -> Result<(), WasmError> {
+        if self.inner.stopped.replace(true) {
+            return Ok(());
+        }
+        let deadline = js_sys::Date::now() + 10_000.0;
+        while self.inner.running.get() > 0 && js_sys::Date::now() < deadline {
+            let _ = bridge::sleep(5.0).await;
+        }
+        let flushed = exporter::flush().await;
+        logging::shutdown_telemetry()?;
+        tracing::info!("Worker stopped");
+        flushed.map_err(|e| WasmError::new("TELEMETRY", e))
+    }
+
+    /// Whether `stop` was called.
+    #[wasm_bindgen(getter)]
+    pub fn stopped(&self) -> bool {
+        self.inner.stopped.get()
+    }
+}

@@ -1,0 +1,217 @@
+//! Spans out of wasm: OTLP/JSON, POSTed with `fetch` or handed to a JS callback.
+//!
+//! The SDK's simple processor blocks on each export, and nothing may block a JS event loop,
+//! so `export` only appends to a buffer; batches leave asynchronously (`flush`), at the end of
+//! every task and at `worker.stop()`, which awaits them and reports a failed send.
+
+use std::cell::RefCell;
+use std::time::{Duration, UNIX_EPOCH};
+
+use js_sys::{Function, Object, Promise, Reflect};
+use opentelemetry::{KeyValue, Value as OtelValue};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use serde_json::{Value, json};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+use crate::conversions;
+
+/// Where batches go.
+pub(crate) enum Target {
+    Fetch { url: String },
+    Callback(Function),
+}
+
+#[derive(Default)]
+struct State {
+    target: Option<Target>,
+    resource: Vec<KeyValue>,
+    buffer: Vec<SpanData>,
+    sending: Vec<Promise>,
+}
+
+thread_local! {
+    static STATE: RefCell<State> = RefCell::new(State::default());
+}
+
+/// Flush early once this many spans wait.
+const BATCH: usize = 512;
+
+/// The exporter handed to the SDK. Its state lives in a thread-local: wasm32 has one thread,
+/// and JS values are not `Send`.
+#[derive(Debug, Default)]
+pub(crate) struct JsExporter;
+
+impl JsExporter {
+    pub(crate) fn install(target: Target) -> Self {
+        STATE.with(|s| s.borrow_mut().target = Some(target));
+        Self
+    }
+}
+
+impl SpanExporter for JsExporter {
+    fn export(
+        &self,
+        batch: Vec<SpanData>,
+    ) -> impl std::future::Future<Output = OTelSdkResult> + Send {
+        let full = STATE.with(|s| {
+            let mut s = s.borrow_mut();
+            s.buffer.extend(batch);
+            s.buffer.len() >= BATCH
+        });
+        if full {
+            send_buffered();
+        }
+        std::future::ready(Ok(()))
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        let attrs = resource
+            .iter()
+            .map(|(k, v)| KeyValue::new(k.clone(), v.clone()))
+            .collect();
+        STATE.with(|s| s.borrow_mut().resource = attrs);
+    }
+}
+
+/// Starts sending what is buffered; the send is awaited by [`flush`].
+pub(crate) fn send_buffered() {
+    let started = STATE.with(|s| {
+        let mut s = s.borrow_mut();
+        if s.buffer.is_empty() || s.target.is_none() {
+            return None;
+        }
+        let spans = std::mem::take(&mut s.buffer);
+        let body = encode(&s.resource, &spans);
+        let promise = match s.target.as_ref() {
+            Some(Target::Fetch { url }) => post(url, &body.to_string()),
+            Some(Target::Callback(f)) => conversions::to_js(&body)
+                .map_err(JsValue::from)
+                .and_then(|batch| f.call1(&JsValue::NULL, &batch))
+                .map(|r| Promise::resolve(&r)),
+            None => return None,
+        };
+        Some(promise.unwrap_or_else(|e| Promise::reject(&e)))
+    });
+    if let Some(p) = started {
+        STATE.with(|s| s.borrow_mut().sending.push(p));
+    }
+}
+
+/// Sends what is buffered and waits for every send in progress. Errors name what failed.
+pub(crate) async fn flush() -> Result<(), String> {
+    send_buffered();
+    let sending = STATE.with(|s| std::mem::take(&mut s.borrow_mut().sending));
+    let mut failures = Vec::new();
+    for p in sending {
+        match JsFuture::from(p).await {
+            Ok(resp) => {
+                // A fetch Response: refuse non-2xx. A callback's value is not checked.
+                let ok = Reflect::get(&resp, &"ok".into())
+                    .ok()
+                    .and_then(|v| v.as_bool());
+                if ok == Some(false) {
+                    let status = Reflect::get(&resp, &"status".into())
+                        .ok()
+                        .and_then(|v| v.as_f64())
+                        .unwrap_or(0.0);
+                    failures.push(format!("the collector answered HTTP {status}"));
+                }
+            }
+            Err(e) => failures.push(conversions::describe(&e)),
+        }
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} span batch(es) could not be exported: {}",
+            failures.len(),
+            failures.join("; ")
+        ))
+    }
+}
+
+fn post(url: &str, body: &str) -> Result<Promise, JsValue> {
+    let global = js_sys::global();
+    let fetch: Function = Reflect::get(&global, &"fetch".into())?
+        .dyn_into()
+        .map_err(|_| {
+            JsValue::from_str("fetch is not available: pass telemetry.exporter instead")
+        })?;
+    let init = Object::new();
+    Reflect::set(&init, &"method".into(), &"POST".into())?;
+    let headers = Object::new();
+    Reflect::set(&headers, &"content-type".into(), &"application/json".into())?;
+    Reflect::set(&init, &"headers".into(), &headers)?;
+    Reflect::set(&init, &"body".into(), &body.into())?;
+    fetch
+        .call2(&global, &url.into(), &init)?
+        .dyn_into::<Promise>()
+}
+
+fn nanos(t: std::time::SystemTime) -> String {
+    t.duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+        .as_nanos()
+        .to_string()
+}
+
+fn any_value(v: &OtelValue) -> Value {
+    match v {
+        OtelValue::Bool(b) => json!({"boolValue": b}),
+        OtelValue::I64(i) => json!({"intValue": i.to_string()}),
+        OtelValue::F64(f) => json!({"doubleValue": f}),
+        OtelValue::String(s) => json!({"stringValue": s.as_str()}),
+        other => json!({"stringValue": other.to_string()}),
+    }
+}
+
+fn attributes<'a>(kvs: impl IntoIterator<Item = &'a KeyValue>) -> Value {
+    Value::Array(
+        kvs.into_iter()
+            .map(|kv| json!({"key": kv.key.as_str(), "value": any_value(&kv.value)}))
+            .collect(),
+    )
+}
+
+/// An OTLP/JSON `ExportTraceServiceRequest` (ids as hex, as the JSON mapping requires).
+pub(crate) fn encode(resource: &[KeyValue], spans: &[SpanData]) -> Value {
+    let encoded: Vec<Value> = spans
+        .iter()
+        .map(|s| {
+            let parent = if s.parent_span_id == opentelemetry::trace::SpanId::INVALID {
+                String::new()
+            } else {
+                s.parent_span_id.to_string()
+            };
+            json!({
+                "traceId": s.span_context.trace_id().to_string(),
+                "spanId": s.span_context.span_id().to_string(),
+                "parentSpanId": parent,
+                "name": s.name.as_ref(),
+                "kind": 1,
+                "startTimeUnixNano": nanos(s.start_time),
+                "endTimeUnixNano": nanos(s.end_time),
+                "attributes": attributes(&s.attributes),
+                "events": s.events.iter().map(|e| json!({
+                    "timeUnixNano": nanos(e.timestamp),
+                    "name": e.name.as_ref(),
+                    "attributes": attributes(&e.attributes),
+                })).collect::<Vec<_>>(),
+                "links": s.links.iter().map(|l| json!({
+                    "traceId": l.span_context.trace_id().to_string(),
+                    "spanId": l.span_context.span_id().to_string(),
+                    "attributes": attributes(&l.attributes),
+                })).collect::<Vec<_>>(),
+                "status": {},
+            })
+        })
+        .collect();
+    json!({"resourceSpans": [{
+        "resource": {"attributes": attributes(resource)},
+        "scopeSpans": [{"scope": {"name": "tasker-core"}, "spans": encoded}],
+    }]})
+}

@@ -1,0 +1,20 @@
+//! tasker-core for JavaScript. The sans-IO workflow machine from `tasker-shared`, driven by
+//! the JS event loop instead of Tokio; handlers are async JS functions run as concurrent
+//! promises. Bindings only convert and delegate.
+//!
+//! Phase 1 of telemetry is the module's start function: console logging through
+//! `console.log`, with TELEMETRY_ENABLED read from `globalThis` (and `process.env` in Node).
+//! Phase 2 is `bootstrapWorker`, which attaches an OTLP/JSON exporter (fetch, or a callback).
+
+mod bootstrap;
+mod bridge;
+mod conversions;
+mod driver;
+mod errors;
+mod exporter;
+mod ffi_logging;
+mod types;
+
+pub use bootstrap::{WasmWorker, bootstrap_worker};
+pub use bridge::register_handler;
+pub use errors::WasmError;

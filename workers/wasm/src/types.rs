@@ -1,0 +1,98 @@
+//! TypeScript types for the public API, shipped in the package's `.d.ts`.
+
+use wasm_bindgen::prelude::wasm_bindgen;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &'static str = r#"
+/** What a handler gets for one step. */
+export interface StepContext {
+  taskUuid: string;
+  stepUuid: string;
+  stepName: string;
+  namespace: string;
+  correlationId: string;
+  /** 32 hex digits: the step's trace. */
+  traceId: string | null;
+  /** 16 hex digits: the worker's execution span for this step. Set it to your own child span's id to parent the completion there. */
+  spanId: string | null;
+  /** W3C traceparent of that span. */
+  traceparent: string | null;
+  /** The task's input context. */
+  input: Record<string, unknown>;
+  /** Results of the steps this one depends on, by step name. */
+  dependencyResults: Record<string, unknown>;
+  /** 1 for the first try. */
+  attempt: number;
+}
+
+/** A step handler: its (awaited) return value is the step's result; a thrown Error fails the step, retryable unless `error.retryable === false`. */
+export type StepHandler = (ctx: StepContext) => unknown | Promise<unknown>;
+
+/** One step of a template. */
+export interface StepTemplate {
+  name: string;
+  handler: string;
+  depends_on?: string[];
+  max_attempts?: number;
+  timeout_ms?: number;
+}
+
+/** A workflow: steps and the dependencies between them. */
+export interface TaskTemplate {
+  namespace: string;
+  name: string;
+  version?: string;
+  steps: StepTemplate[];
+}
+
+/** One step's record in a task result. */
+export interface StepRecord {
+  status: "pending" | "in_flight" | "complete" | "failed" | "skipped";
+  attempts: number;
+  result?: unknown;
+  error?: string;
+  error_type?: string;
+  execution_time_ms: number;
+}
+
+/** The result of `worker.runTask`. */
+export interface TaskResult {
+  status: "complete" | "error";
+  taskUuid: string;
+  correlationId: string;
+  /** The task's one trace. */
+  traceId: string | null;
+  stepResults: Record<string, unknown>;
+  steps: Record<string, StepRecord>;
+}
+
+/** An OTLP/JSON `ExportTraceServiceRequest`, handed to a telemetry `exporter` callback. */
+export interface OtlpTraceRequest {
+  resourceSpans: unknown[];
+}
+
+export interface TelemetryOptions {
+  /** Export spans (default: TELEMETRY_ENABLED). */
+  enabled?: boolean;
+  /** Collector base URL; spans are POSTed as OTLP/JSON to `${endpoint}/v1/traces`. */
+  endpoint?: string;
+  serviceName?: string;
+  /** Sample this fraction of new traces (parent-based). */
+  sampleRatio?: number;
+  /** Receives each OTLP/JSON batch instead of `fetch`. */
+  exporter?: (batch: OtlpTraceRequest) => void | Promise<void>;
+}
+
+export interface WorkerOptions {
+  /** Handlers running at once (default 4). */
+  concurrency?: number;
+  /** Per-attempt handler timeout in ms, unless the step sets timeout_ms (default 30000). */
+  handlerTimeoutMs?: number;
+  telemetry?: TelemetryOptions;
+}
+
+/** Errors thrown by tasker-core carry a `code`. */
+export interface TaskerError extends Error {
+  code: "TEMPLATE" | "UNKNOWN_HANDLER" | "CONVERSION" | "CONFIGURATION" | "WORKER_STOPPED" | "TELEMETRY" | "INTERNAL" | "TRACE_CONTEXT" | "COMPLETION" | "TASK_TIMEOUT";
+}
+"#;

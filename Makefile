@@ -15,10 +15,16 @@ PY_DIR        := $(ROOT)/workers/python
 PY_TEST_VENV  := $(ROOT)/target/py-test-venv
 PY_TEST_DEPS  := pytest opentelemetry-sdk mypy
 RUBY_GEM_HOME := $(ROOT)/target/ruby-gem-home
-APT_PACKAGES  := libpython3.11 ruby ruby-dev libclang-dev
+APT_PACKAGES  := libpython3.11 ruby ruby-dev libclang-dev chromium
+WASM_DIR      := $(ROOT)/workers/wasm
+WASM_OUT      := $(ROOT)/target/wasm-pkg
+WASM_TEST_DIR := $(ROOT)/target/wasm-test
+WASM_BINDGEN_VERSION := 0.2.130
+WASM_PACK_VERSION    := 0.15.1
 
 export CARGO_TERM_COLOR ?= never
 
+.PHONY: setup-wasm wasm-pkg test-wasm-js
 .PHONY: help setup setup-rust setup-system setup-python build test test-rust test-wasm test-ruby ruby-gem test-python python-wheel lint-python lint lint-ruby demo clean
 
 help: ## List the targets
@@ -26,12 +32,18 @@ help: ## List the targets
 	@echo
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
 
-setup: setup-rust setup-system setup-python ## Install everything the project needs (idempotent)
+setup: setup-rust setup-system setup-python setup-wasm ## Install everything the project needs (idempotent)
 
 setup-rust: ## Rust components and the wasm32 target
 	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy
 	@rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
 	@rustup target list --installed | grep -qx '$(WASM)' || rustup target add $(WASM)
+
+setup-wasm: setup-rust ## wasm-bindgen-cli and wasm-pack, from crates.io (skipped when the version matches)
+	@wasm-bindgen --version 2>/dev/null | grep -q ' $(WASM_BINDGEN_VERSION)' \
+	  || cargo install --quiet wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
+	@wasm-pack --version 2>/dev/null | grep -q ' $(WASM_PACK_VERSION)' \
+	  || cargo install --quiet wasm-pack --version $(WASM_PACK_VERSION) --locked
 
 setup-system: ## Debian packages: libpython3.11 (rotel), Ruby with headers, libclang (magnus)
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
@@ -56,8 +68,23 @@ test: setup build test-rust test-wasm test-ruby test-python ## Set up, build, an
 test-rust: ## Rust unit, integration and real-collector tests
 	ROTEL_AGENT=$(ROOT)/scripts/rotel-agent $(CARGO) test --workspace --no-fail-fast
 
-test-wasm: setup-rust ## tasker-shared must build for wasm32-unknown-unknown
+test-wasm: setup-rust test-wasm-js ## tasker-shared builds for wasm32; the npm package's tests
 	$(CARGO) check -p tasker-shared --target $(WASM)
+
+wasm-pkg: setup-rust setup-wasm ## Build the npm package (nodejs), its tarball, and the web bundle
+	rm -rf $(WASM_OUT)
+	cd $(WASM_DIR) && wasm-pack --quiet build --release --target nodejs --out-dir $(WASM_OUT)/node --out-name tasker_core_wasm
+	cd $(WASM_DIR) && wasm-pack --quiet build --release --target web --out-dir $(WASM_OUT)/web --out-name tasker_core_wasm
+	cd $(WASM_OUT)/node && npm pack --silent --pack-destination $(WASM_OUT) >/dev/null
+
+test-wasm-js: wasm-pkg ## npm install the tarball into a fresh project: tsc --noEmit, node --test, headless Chromium
+	rm -rf $(WASM_TEST_DIR) && mkdir -p $(WASM_TEST_DIR)
+	cp -r $(WASM_DIR)/tests/. $(WASM_TEST_DIR)/
+	cd $(WASM_TEST_DIR) && echo '{"name":"tasker-wasm-tests","private":true,"type":"module"}' > package.json \
+	  && npm install --silent --no-audit --no-fund $(WASM_OUT)/tasker-core-wasm-*.tgz typescript@5
+	cd $(WASM_TEST_DIR) && npx tsc --noEmit --strict --module nodenext --moduleResolution nodenext --target es2022 --skipLibCheck false example.ts
+	cd $(WASM_TEST_DIR) && ROTEL_AGENT=$(ROOT)/scripts/rotel-agent TASKER_TEMPLATES=$(ROOT)/workers/rust/templates \
+	  TASKER_WEB_PKG=$(WASM_OUT)/web TASKER_WEB_PAGE=$(WASM_DIR)/web/index.html node --test
 
 ruby-gem: setup-rust ## Build the source gem (workers/ruby/pkg/tasker-core-*.gem)
 	ruby $(RUBY_DIR)/script/build_gem.rb
@@ -93,7 +120,7 @@ lint: setup-rust setup-system lint-python ## rustfmt, clippy (warnings are error
 	rbs3.1 -I $(RUBY_DIR)/sig validate --silent
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
-	$(CARGO) clippy -p tasker-shared --target $(WASM) -- -D warnings
+	$(CARGO) clippy -p tasker-shared -p tasker-core-wasm --target $(WASM) -- -D warnings
 
 demo: setup ## Run linear_workflow and show its one trace at a real collector
 	ROTEL_AGENT=$(ROOT)/scripts/rotel-agent $(CARGO) run -q -p tasker-worker-rust --example demo

@@ -50,17 +50,50 @@ pub(crate) enum Outcome {
     TimedOut,
 }
 
-/// A promise that resolves after `ms` milliseconds (the host's `setTimeout`).
-pub(crate) fn sleep(ms: f64) -> JsFuture {
+/// A promise that resolves after `ms` milliseconds (the host's `setTimeout`), cancelled with
+/// `clearTimeout` when dropped, so a finished handler leaves no timer keeping Node alive.
+pub(crate) struct Sleep {
+    future: JsFuture,
+    id: JsValue,
+}
+
+impl std::future::Future for Sleep {
+    type Output = Result<JsValue, JsValue>;
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.future).poll(cx)
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        let global = js_sys::global();
+        if let Ok(clear) =
+            Reflect::get(&global, &"clearTimeout".into()).and_then(|f| f.dyn_into::<Function>())
+        {
+            let _ = clear.call1(&global, &self.id);
+        }
+    }
+}
+
+pub(crate) fn sleep(ms: f64) -> Sleep {
+    let mut id = JsValue::UNDEFINED;
     let promise = Promise::new(&mut |resolve, _reject| {
         let global = js_sys::global();
-        if let Ok(set_timeout) = Reflect::get(&global, &"setTimeout".into())
-            .and_then(|f| f.dyn_into::<Function>().map_err(JsValue::from))
+        if let Ok(set_timeout) =
+            Reflect::get(&global, &"setTimeout".into()).and_then(|f| f.dyn_into::<Function>())
         {
-            let _ = set_timeout.call2(&global, &resolve, &JsValue::from_f64(ms));
+            id = set_timeout
+                .call2(&global, &resolve, &JsValue::from_f64(ms))
+                .unwrap_or(JsValue::UNDEFINED);
         }
     });
-    JsFuture::from(promise)
+    Sleep {
+        future: JsFuture::from(promise),
+        id,
+    }
 }
 
 fn set(obj: &Object, key: &str, value: &JsValue) {

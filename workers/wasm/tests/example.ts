@@ -1,0 +1,27 @@
+// Type-checked with `tsc --noEmit` against the package's .d.ts.
+import { registerHandler, bootstrapWorker, type StepContext, type TaskResult, type TaskTemplate } from "tasker-core-wasm";
+
+const linear: TaskTemplate = {
+  namespace: "linear_workflow",
+  name: "linear",
+  steps: [
+    { name: "linear_step_1", handler: "square" },
+    { name: "linear_step_2", handler: "square", depends_on: ["linear_step_1"] },
+  ],
+};
+
+async function main(): Promise<void> {
+  registerHandler("square", async (ctx: StepContext) => {
+    const deps = Object.values(ctx.dependencyResults) as number[];
+    const n = deps.length ? deps[0] : (ctx.input.even_number as number);
+    return n * n;
+  });
+  const worker = await bootstrapWorker({ concurrency: 2, telemetry: { enabled: false } });
+  const result: TaskResult = await worker.runTask(linear, { even_number: 2 });
+  const status: "complete" | "error" = result.status;
+  const traceId: string | null = result.traceId;
+  console.log(status, traceId, result.stepResults.linear_step_2);
+  await worker.stop();
+}
+
+void main();

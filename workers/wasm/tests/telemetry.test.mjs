@@ -1,0 +1,61 @@
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { registerHandler, bootstrapWorker } from "tasker-core-wasm";
+import { startCollector } from "./support/collector.mjs";
+import { LINEAR, square } from "./support/templates.mjs";
+
+const collector = await startCollector();
+after(() => collector.stop());
+
+test("trace ids match between ctx and the spans the collector received, and completions link back", async () => {
+  const seen = [];
+  registerHandler("square", async (ctx) => { seen.push({ ...ctx }); return square(ctx); });
+  const worker = await bootstrapWorker({ telemetry: { enabled: true, endpoint: collector.httpEndpoint, serviceName: "tasker-wasm-worker" } });
+  const result = await worker.runTask(LINEAR, { even_number: 2 });
+  assert.equal(result.status, "complete");
+  await worker.stop(); // awaits the export
+
+  const spans = await collector.waitFor((s) => s.filter((x) => x.traceId === result.traceId).length >= 9);
+  const mine = spans.filter((s) => s.traceId === result.traceId);
+  const execs = mine.filter((s) => s.name === "worker.step_execution");
+  const completions = mine.filter((s) => s.name === "worker.step_completion_received");
+  assert.equal(mine.length, 9, JSON.stringify(spans.map((s) => s.name)));
+  assert.equal(execs.length, 4);
+  assert.equal(execs[0].resource["service.name"], "tasker-wasm-worker");
+  assert.equal(seen.length, 4);
+  for (const ctx of seen) {
+    assert.match(ctx.traceId, /^[0-9a-f]{32}$/);
+    assert.match(ctx.spanId, /^[0-9a-f]{16}$/);
+    const exec = execs.find((e) => e.spanId === ctx.spanId);
+    assert.ok(exec, `no exported execution span ${ctx.spanId}`);
+    assert.equal(exec.traceId, ctx.traceId);
+    assert.equal(exec.attributes.step_name, ctx.stepName);
+    for (const a of ["correlation_id", "task_uuid", "step_uuid", "step_name", "namespace"]) assert.ok(exec.attributes[a], a);
+    assert.equal(ctx.traceparent, `00-${ctx.traceId}-${ctx.spanId}-01`);
+  }
+  for (const c of completions) {
+    const exec = execs.find((e) => e.spanId === c.links[0]?.spanId);
+    assert.ok(exec, "completion links to an execution span");
+    assert.equal(c.parentId, exec.spanId);
+    assert.ok(c.events.some((e) => e.name === "step.wasm_execution_completed"));
+  }
+});
+
+test("an exporter callback receives OTLP/JSON batches instead of fetch", async () => {
+  const batches = [];
+  registerHandler("square", square);
+  const worker = await bootstrapWorker({ telemetry: { exporter: (batch) => { batches.push(batch); } } });
+  const result = await worker.runTask(LINEAR, { even_number: 2 });
+  await worker.stop();
+  const spans = batches.flatMap((b) => b.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans)));
+  const mine = spans.filter((s) => s.traceId === result.traceId);
+  assert.equal(mine.length, 9);
+  assert.deepEqual(new Set(mine.map((s) => s.name)), new Set(["worker.task_execution", "worker.step_execution", "worker.step_completion_received"]));
+});
+
+test("a collector that refuses the batch is reported by stop", async () => {
+  registerHandler("square", square);
+  const worker = await bootstrapWorker({ telemetry: { enabled: true, endpoint: "http://127.0.0.1:9" } });
+  await worker.runTask(LINEAR, { even_number: 2 });
+  await assert.rejects(worker.stop(), (e) => e.code === "TELEMETRY" && /could not be exported/.test(e.message));
+});

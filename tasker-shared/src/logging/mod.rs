@@ -331,8 +331,10 @@ pub(crate) fn resource(config: &TelemetryConfig) -> opentelemetry_sdk::Resource 
         KeyValue::new("deployment.environment.name", config.environment.clone()),
         KeyValue::new("telemetry.sdk.language", "rust"),
         KeyValue::new("telemetry.sdk.name", "opentelemetry"),
-        KeyValue::new("process.pid", i64::from(std::process::id())),
     ];
+    // std::process::id() panics on wasm32-unknown-unknown, which has no processes.
+    #[cfg(not(target_arch = "wasm32"))]
+    attrs.push(KeyValue::new("process.pid", i64::from(std::process::id())));
     attrs.extend(
         config
             .resource_attributes

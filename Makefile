@@ -13,7 +13,8 @@ WASM    := wasm32-unknown-unknown
 RUBY_DIR      := $(ROOT)/workers/ruby
 PY_DIR        := $(ROOT)/workers/python
 PY_TEST_VENV  := $(ROOT)/target/py-test-venv
-PY_TEST_DEPS  := pytest opentelemetry-sdk mypy
+PY_TEST_DEPS  := pytest opentelemetry-sdk opentelemetry-exporter-otlp-proto-http mypy
+BENCH_NODE_DIR := $(ROOT)/target/bench-node
 RUBY_GEM_HOME := $(ROOT)/target/ruby-gem-home
 APT_PACKAGES  := libpython3.11 ruby ruby-dev libclang-dev chromium
 WASM_DIR      := $(ROOT)/workers/wasm
@@ -24,7 +25,7 @@ WASM_PACK_VERSION    := 0.15.1
 
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: setup-wasm wasm-pkg test-wasm-js
+.PHONY: setup-wasm wasm-pkg test-wasm-js ruby-install bench bench-smoke bench-deps
 .PHONY: help setup setup-rust setup-system setup-python build test test-rust test-wasm test-ruby ruby-gem test-python python-wheel lint-python lint lint-ruby demo clean
 
 help: ## List the targets
@@ -62,7 +63,7 @@ setup-python: ## A venv with rotel, the real OTLP collector the tests export to
 build: setup-rust ## Build every crate
 	$(CARGO) build --workspace --all-targets
 
-test: setup build test-rust test-wasm test-ruby test-python ## Set up, build, and run every test
+test: setup build test-rust test-wasm test-ruby test-python bench-smoke ## Set up, build, and run every test
 	@echo "make test: all suites passed"
 
 test-rust: ## Rust unit, integration and real-collector tests
@@ -89,9 +90,11 @@ test-wasm-js: wasm-pkg ## npm install the tarball into a fresh project: tsc --no
 ruby-gem: setup-rust ## Build the source gem (workers/ruby/pkg/tasker-core-*.gem)
 	ruby $(RUBY_DIR)/script/build_gem.rb
 
-test-ruby: ruby-gem ## Install the gem into a fresh GEM_HOME and run the Ruby tests against it
+ruby-install: ruby-gem ## Install the gem into a fresh GEM_HOME (target/ruby-gem-home)
 	rm -rf $(RUBY_GEM_HOME)
 	CARGO_TARGET_DIR=$(ROOT)/target GEM_HOME=$(RUBY_GEM_HOME) gem install --local --no-document --quiet $(RUBY_DIR)/pkg/tasker-core-*.gem
+
+test-ruby: ruby-install ## Run the Ruby tests against the installed gem
 	@fail=0; for t in $(RUBY_DIR)/test/*_test.rb; do \
 	  echo "== $$(basename $$t)"; \
 	  GEM_HOME=$(RUBY_GEM_HOME) ROTEL_AGENT=$(ROOT)/scripts/rotel-agent ruby $$t || fail=1; \
@@ -124,6 +127,22 @@ lint: setup-rust setup-system lint-python ## rustfmt, clippy (warnings are error
 
 demo: setup ## Run linear_workflow and show its one trace at a real collector
 	ROTEL_AGENT=$(ROOT)/scripts/rotel-agent $(CARGO) run -q -p tasker-worker-rust --example demo
+
+bench-deps: setup ruby-install wasm-pkg $(PY_TEST_VENV)/bin/python
+	$(CARGO) build --release -q -p tasker-worker-rust --example bench
+	@$(VENV)/bin/python -c 'import matplotlib' 2>/dev/null || $(VENV)/bin/pip install -q matplotlib
+	rm -rf $(BENCH_NODE_DIR) && mkdir -p $(BENCH_NODE_DIR)
+	cd $(BENCH_NODE_DIR) && echo '{"name":"tasker-bench","private":true}' > package.json \
+	  && npm install --silent --no-audit --no-fund $(WASM_OUT)/tasker-core-wasm-*.tgz @opentelemetry/sdk-trace-base@2 @opentelemetry/exporter-trace-otlp-http@0
+	cp $(ROOT)/bench/node_bench.mjs $(BENCH_NODE_DIR)/
+
+BENCH_ARGS = --py-bench-python $(PY_TEST_VENV)/bin/python --node-bench-dir $(BENCH_NODE_DIR) --gem-home $(RUBY_GEM_HOME)
+
+bench: bench-deps ## Measure every worker; writes docs/benchmarks.md, bench/results.json, bench/chart.png
+	$(VENV)/bin/python $(ROOT)/bench/run.py $(BENCH_ARGS)
+
+bench-smoke: bench-deps ## The benchmarks with tiny counts (part of make test), into a temporary directory
+	$(VENV)/bin/python $(ROOT)/bench/run.py --smoke $(BENCH_ARGS)
 
 clean: ## Remove build output and the venv
 	$(CARGO) clean

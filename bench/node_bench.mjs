@@ -1,0 +1,99 @@
+// Node side of `make bench`: prints one JSON object of measurements, using the installed
+// tarball. Modes: run, startup, leak, ffi_floor, otel_sdk (@opentelemetry/sdk-trace-base).
+import { createRequire } from "node:module";
+import { readFileSync } from "node:fs";
+
+const require = createRequire(import.meta.url);
+const [mode, ...rest] = process.argv.slice(2);
+const opt = { endpoint: null, concurrency: 1, samples: 2000, steps: 5000 };
+for (let i = 0; i < rest.length; i += 2) opt[rest[i].replace(/^--/, "")] = rest[i + 1];
+for (const k of ["concurrency", "samples", "steps"]) opt[k] = Number(opt[k]);
+
+const rssKb = () => Number(readFileSync("/proc/self/status", "utf8").match(/VmRSS:\s+(\d+)/)[1]);
+const now = () => performance.now();
+const pct = (s, p) => { const a = [...s].sort((x, y) => x - y); return a[Math.min(a.length - 1, Math.round((p / 100) * (a.length - 1)))]; };
+const oneStep = { namespace: "bench", name: "one", steps: [{ name: "s", handler: "noop" }] };
+const manySteps = (n) => ({ namespace: "bench", name: "many", steps: Array.from({ length: n }, (_, i) => ({ name: `s${i}`, handler: "noop" })) });
+const telemetry = () => (opt.endpoint ? { enabled: true, endpoint: opt.endpoint, serviceName: "bench-node" } : { enabled: false });
+
+async function run() {
+  const t = require("tasker-core-wasm");
+  t.registerHandler("noop", () => null);
+  const w = await t.bootstrapWorker({ concurrency: opt.concurrency, telemetry: telemetry() });
+  for (let i = 0; i < Math.min(200, opt.samples); i++) await w.runTask(oneStep, {});
+  const samples = [];
+  for (let i = 0; i < opt.samples; i++) {
+    const s = now();
+    await w.runTask(oneStep, {});
+    samples.push((now() - s) * 1000);
+  }
+  let best = 0;
+  for (let r = 0; r < 3; r++) {
+    const s = now();
+    const res = await w.runTask(manySteps(opt.steps), {});
+    if (res.status !== "complete") throw new Error("incomplete");
+    best = Math.max(best, opt.steps / ((now() - s) / 1000));
+  }
+  await w.stop();
+  return { p50_us: pct(samples, 50), p99_us: pct(samples, 99), mean_us: samples.reduce((a, b) => a + b, 0) / samples.length, throughput_steps_per_s: best };
+}
+
+async function startup() {
+  const rss0 = rssKb();
+  const t0 = now();
+  const t = require("tasker-core-wasm");
+  const t1 = now();
+  const rss1 = rssKb();
+  const w = await t.bootstrapWorker({ concurrency: 1, telemetry: telemetry() });
+  const t2 = now();
+  const rss2 = rssKb();
+  await w.stop();
+  return { phase1_ms: t1 - t0, bootstrap_ms: t2 - t1, rss_before_kb: rss0, rss_after_phase1_kb: rss1, rss_after_bootstrap_kb: rss2 };
+}
+
+async function leak() {
+  const t = require("tasker-core-wasm");
+  t.registerHandler("noop", () => null);
+  const w = await t.bootstrapWorker({ concurrency: opt.concurrency, telemetry: telemetry() });
+  const batch = manySteps(1000);
+  await w.runTask(batch, {});
+  globalThis.gc?.();
+  const base = rssKb();
+  const rounds = Math.max(1, Math.floor(opt.steps / 1000));
+  for (let i = 0; i < rounds; i++) await w.runTask(batch, {});
+  globalThis.gc?.();
+  const grown = rssKb() - base;
+  await w.stop();
+  return { steps: rounds * 1000, rss_growth_kb: grown, rss_kb: base + grown };
+}
+
+async function ffi_floor() {
+  const t = require("tasker-core-wasm");
+  const w = await t.bootstrapWorker({ concurrency: 1 });
+  const n = opt.samples * 100;
+  for (let i = 0; i < 1000; i++) void w.stopped;
+  const s = now();
+  for (let i = 0; i < n; i++) void w.stopped;
+  return { call_us: ((now() - s) * 1000) / n };
+}
+
+async function otel_sdk() {
+  const { BasicTracerProvider, BatchSpanProcessor } = require("@opentelemetry/sdk-trace-base");
+  const { OTLPTraceExporter } = require("@opentelemetry/exporter-trace-otlp-http");
+  const exporter = new OTLPTraceExporter({ url: `${opt.endpoint}/v1/traces` });
+  const provider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(exporter)] });
+  const tracer = provider.getTracer("bench");
+  const handler = (i) => { const span = tracer.startSpan("handler", { attributes: { step: i } }); span.end(); };
+  const n = opt.samples * 10;
+  for (let i = 0; i < 1000; i++) handler(i);
+  const s = now();
+  for (let i = 0; i < n; i++) handler(i);
+  const perSpan = ((now() - s) * 1000) / n;
+  await provider.shutdown();
+  return { span_us: perSpan };
+}
+
+const fns = { run, startup, leak, ffi_floor, otel_sdk };
+const out = await fns[mode]();
+console.log("BENCH " + JSON.stringify({ ...out, language: "node", mode, telemetry: !!opt.endpoint, concurrency: opt.concurrency }));
+process.exit(0);

@@ -1,0 +1,187 @@
+"""Python side of `make bench`: prints one JSON object of measurements.
+
+Run with the installed wheel. Modes: run (round trip and throughput), startup, leak,
+ffi_floor, poller (the spec's 10 ms sleep-poll design), otel_sdk (a pure-Python
+opentelemetry-sdk span per handler call)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import threading
+import time
+
+
+def rss_kb() -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def pct(samples, p):
+    s = sorted(samples)
+    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
+
+
+def one_step(name="noop"):
+    return {"namespace": "bench", "name": "one", "steps": [{"name": "s", "handler": name}]}
+
+
+def many_steps(n, name="noop"):
+    return {"namespace": "bench", "name": "many", "steps": [{"name": f"s{i}", "handler": name} for i in range(n)]}
+
+
+def telemetry(endpoint):
+    return {"enabled": True, "endpoint": endpoint, "service_name": "bench-python"} if endpoint else {"enabled": False}
+
+
+def mode_run(a):
+    import tasker_core
+    tasker_core.register_handler("noop", lambda ctx: None)
+    w = tasker_core.bootstrap_worker(concurrency=a.concurrency, telemetry=telemetry(a.endpoint))
+    for _ in range(min(200, a.samples)):
+        w.run_task(one_step())
+    samples = []
+    for _ in range(a.samples):
+        t = time.perf_counter()
+        w.run_task(one_step())
+        samples.append((time.perf_counter() - t) * 1e6)
+    rates = []
+    for _ in range(3):
+        t = time.perf_counter()
+        r = w.run_task(many_steps(a.steps), timeout=600)
+        assert r.status == "complete"
+        rates.append(a.steps / (time.perf_counter() - t))
+    w.stop()
+    return {"p50_us": pct(samples, 50), "p99_us": pct(samples, 99), "mean_us": statistics.mean(samples),
+            "throughput_steps_per_s": max(rates)}
+
+
+def mode_startup(a):
+    t0 = time.perf_counter()
+    rss0 = rss_kb()
+    import tasker_core
+    t1 = time.perf_counter()
+    rss1 = rss_kb()
+    w = tasker_core.bootstrap_worker(concurrency=1, telemetry=telemetry(a.endpoint))
+    t2 = time.perf_counter()
+    rss2 = rss_kb()
+    w.stop()
+    return {"phase1_ms": (t1 - t0) * 1e3, "bootstrap_ms": (t2 - t1) * 1e3,
+            "rss_before_kb": rss0, "rss_after_phase1_kb": rss1, "rss_after_bootstrap_kb": rss2}
+
+
+def mode_leak(a):
+    import tasker_core
+    tasker_core.register_handler("noop", lambda ctx: None)
+    w = tasker_core.bootstrap_worker(concurrency=a.concurrency, telemetry=telemetry(a.endpoint))
+    batch = many_steps(1000)
+    w.run_task(batch, timeout=600)
+    base = rss_kb()
+    for _ in range(max(1, a.steps // 1000)):
+        w.run_task(batch, timeout=600)
+    grown = rss_kb() - base
+    w.stop()
+    return {"steps": max(1, a.steps // 1000) * 1000, "rss_growth_kb": grown, "rss_kb": base + grown}
+
+
+def mode_ffi_floor(a):
+    import tasker_core
+    from tasker_core import _tasker_core as native
+    f = native.telemetry_state
+    for _ in range(1000):
+        f()
+    n = a.samples * 100
+    t = time.perf_counter()
+    for _ in range(n):
+        f()
+    return {"call_us": (time.perf_counter() - t) * 1e6 / n}
+
+
+def mode_poller(a):
+    """The spec's design: the host polls, sleeping 10 ms whenever nothing is queued."""
+    import tasker_core
+    from tasker_core import _tasker_core as native
+    from tasker_core.event_bridge import wrap_step_execution_event
+    from tasker_core.handler import HandlerRegistry
+    from tasker_core.subscriber import Subscriber
+    reg = HandlerRegistry()
+    reg.register("noop", lambda ctx: None)
+    w = native.Worker.bootstrap({"concurrency": 1, "telemetry": telemetry(None)})
+    w.register_handler("noop")
+    sub = Subscriber(w, reg)
+    stop = threading.Event()
+
+    def poll_loop():
+        while not stop.is_set():
+            try:
+                e = w.poll_event()
+            except tasker_core.WorkerStoppedError:
+                return
+            if e is None:
+                time.sleep(0.010)
+            else:
+                sub.handle(wrap_step_execution_event(e))
+
+    threading.Thread(target=poll_loop, daemon=True).start()
+    samples = []
+    for _ in range(max(5, a.samples // 20)):
+        t = time.perf_counter()
+        w.run_task(one_step(), {}, 30.0)
+        samples.append((time.perf_counter() - t) * 1e6)
+    stop.set()
+    w.stop()
+    return {"p50_us": pct(samples, 50), "p99_us": pct(samples, 99)}
+
+
+def mode_otel_sdk(a):
+    """What a user would do instead: one opentelemetry-sdk span per handler call, batched."""
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    provider = TracerProvider(resource=Resource.create({"service.name": "bench-python-sdk"}))
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{a.endpoint}/v1/traces")))
+    tracer = provider.get_tracer("bench")
+
+    def handler(i):
+        with tracer.start_as_current_span("handler", attributes={"step": i}):
+            pass
+
+    n = a.samples * 10
+    for i in range(1000):
+        handler(i)
+    t = time.perf_counter()
+    for i in range(n):
+        handler(i)
+    per_span = (time.perf_counter() - t) * 1e6 / n
+    t = time.perf_counter()
+    for i in range(n):
+        pass
+    empty = (time.perf_counter() - t) * 1e6 / n
+    provider.shutdown()
+    return {"span_us": per_span - empty}
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("mode")
+    p.add_argument("--endpoint", default=None)
+    p.add_argument("--concurrency", type=int, default=1)
+    p.add_argument("--samples", type=int, default=2000)
+    p.add_argument("--steps", type=int, default=5000)
+    a = p.parse_args()
+    out = globals()[f"mode_{a.mode}"](a)
+    out.update(language="python", mode=a.mode, telemetry=bool(a.endpoint), concurrency=a.concurrency)
+    sys.stdout.write("BENCH " + json.dumps(out) + "\n")
+    sys.stdout.flush()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

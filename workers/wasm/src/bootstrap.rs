@@ -181,8 +181,6 @@ impl WasmWorker {
         )
         .await;
         self.inner.running.set(self.inner.running.get() - 1);
-        // Let the trace leave now; `stop` awaits it.
-        exporter::send_buffered();
         conversions::to_js(&result?)
     }
 

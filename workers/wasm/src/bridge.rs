@@ -50,11 +50,14 @@ pub(crate) enum Outcome {
     TimedOut,
 }
 
-/// A promise that resolves after `ms` milliseconds (the host's `setTimeout`), cancelled with
-/// `clearTimeout` when dropped, so a finished handler leaves no timer keeping Node alive.
+/// A promise that resolves after `ms` milliseconds (the host's `setTimeout`). When dropped
+/// early, the timer is cleared and the promise resolved on the spot: a finished handler
+/// leaves no timer keeping Node alive, and no promise that never settles (wasm-bindgen's
+/// future callbacks are only freed when their promise settles).
 pub(crate) struct Sleep {
     future: JsFuture,
     id: JsValue,
+    resolve: Option<Function>,
 }
 
 impl std::future::Future for Sleep {
@@ -75,11 +78,15 @@ impl Drop for Sleep {
         {
             let _ = clear.call1(&global, &self.id);
         }
+        if let Some(resolve) = self.resolve.take() {
+            let _ = resolve.call0(&JsValue::NULL);
+        }
     }
 }
 
 pub(crate) fn sleep(ms: f64) -> Sleep {
     let mut id = JsValue::UNDEFINED;
+    let mut resolver = None;
     let promise = Promise::new(&mut |resolve, _reject| {
         let global = js_sys::global();
         if let Ok(set_timeout) =
@@ -89,10 +96,12 @@ pub(crate) fn sleep(ms: f64) -> Sleep {
                 .call2(&global, &resolve, &JsValue::from_f64(ms))
                 .unwrap_or(JsValue::UNDEFINED);
         }
+        resolver = Some(resolve);
     });
     Sleep {
         future: JsFuture::from(promise),
         id,
+        resolve: resolver,
     }
 }
 

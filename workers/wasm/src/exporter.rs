@@ -1,8 +1,11 @@
 //! Spans out of wasm: OTLP/JSON, POSTed with `fetch` or handed to a JS callback.
 //!
 //! The SDK's simple processor blocks on each export, and nothing may block a JS event loop,
-//! so `export` only appends to a buffer; batches leave asynchronously (`flush`), at the end of
-//! every task and at `worker.stop()`, which awaits them and reports a failed send.
+//! so `export` only appends to a buffer. Batches leave asynchronously, like a batch
+//! processor's: when 512 spans wait, one second after the first span of a batch (an unref'd
+//! timer, which never keeps Node alive), and at `worker.stop()`/`flush()`, which await every
+//! send still in flight and report a failed one. A settled send is dropped at once, so
+//! responses and request bodies never pile up.
 
 use std::cell::RefCell;
 use std::time::{Duration, UNIX_EPOCH};
@@ -29,7 +32,9 @@ struct State {
     target: Option<Target>,
     resource: Vec<KeyValue>,
     buffer: Vec<SpanData>,
-    sending: Vec<Promise>,
+    in_flight: usize,
+    failures: Vec<String>,
+    timer: Option<JsValue>,
 }
 
 thread_local! {
@@ -63,6 +68,8 @@ impl SpanExporter for JsExporter {
         });
         if full {
             send_buffered();
+        } else {
+            schedule();
         }
         std::future::ready(Ok(()))
     }
@@ -76,8 +83,47 @@ impl SpanExporter for JsExporter {
     }
 }
 
-/// Starts sending what is buffered; the send is awaited by [`flush`].
+/// Sends the buffer one second from now, unless a send is already scheduled.
+fn schedule() {
+    let pending = STATE.with(|s| s.borrow().timer.is_some());
+    if pending {
+        return;
+    }
+    let global = js_sys::global();
+    let Ok(set_timeout) =
+        Reflect::get(&global, &"setTimeout".into()).and_then(|f| f.dyn_into::<Function>())
+    else {
+        return;
+    };
+    let callback = wasm_bindgen::closure::Closure::once_into_js(|| {
+        STATE.with(|s| s.borrow_mut().timer = None);
+        send_buffered();
+    });
+    if let Ok(handle) = set_timeout.call2(&global, &callback, &JsValue::from_f64(1000.0)) {
+        // In Node, a timer keeps the process alive unless unref'd.
+        if let Ok(unref) =
+            Reflect::get(&handle, &"unref".into()).and_then(|f| f.dyn_into::<Function>())
+        {
+            let _ = unref.call0(&handle);
+        }
+        STATE.with(|s| s.borrow_mut().timer = Some(handle));
+    }
+}
+
+fn cancel_timer() {
+    if let Some(handle) = STATE.with(|s| s.borrow_mut().timer.take()) {
+        let global = js_sys::global();
+        if let Ok(clear) =
+            Reflect::get(&global, &"clearTimeout".into()).and_then(|f| f.dyn_into::<Function>())
+        {
+            let _ = clear.call1(&global, &handle);
+        }
+    }
+}
+
+/// Starts sending what is buffered; [`flush`] waits for it.
 pub(crate) fn send_buffered() {
+    cancel_timer();
     let started = STATE.with(|s| {
         let mut s = s.borrow_mut();
         if s.buffer.is_empty() || s.target.is_none() {
@@ -93,36 +139,45 @@ pub(crate) fn send_buffered() {
                 .map(|r| Promise::resolve(&r)),
             None => return None,
         };
+        s.in_flight += 1;
         Some(promise.unwrap_or_else(|e| Promise::reject(&e)))
     });
     if let Some(p) = started {
-        STATE.with(|s| s.borrow_mut().sending.push(p));
+        wasm_bindgen_futures::spawn_local(async move {
+            let outcome = match JsFuture::from(p).await {
+                // A fetch Response: refuse non-2xx. A callback's value is not checked.
+                Ok(resp) => match Reflect::get(&resp, &"ok".into())
+                    .ok()
+                    .and_then(|v| v.as_bool())
+                {
+                    Some(false) => {
+                        let status = Reflect::get(&resp, &"status".into())
+                            .ok()
+                            .and_then(|v| v.as_f64())
+                            .unwrap_or(0.0);
+                        Some(format!("the collector answered HTTP {status}"))
+                    }
+                    _ => None,
+                },
+                Err(e) => Some(conversions::describe(&e)),
+            };
+            STATE.with(|s| {
+                let mut s = s.borrow_mut();
+                s.in_flight -= 1;
+                s.failures.extend(outcome);
+            });
+        });
     }
 }
 
-/// Sends what is buffered and waits for every send in progress. Errors name what failed.
+/// Sends what is buffered and waits for every send in flight. Errors name what failed
+/// since the last flush.
 pub(crate) async fn flush() -> Result<(), String> {
     send_buffered();
-    let sending = STATE.with(|s| std::mem::take(&mut s.borrow_mut().sending));
-    let mut failures = Vec::new();
-    for p in sending {
-        match JsFuture::from(p).await {
-            Ok(resp) => {
-                // A fetch Response: refuse non-2xx. A callback's value is not checked.
-                let ok = Reflect::get(&resp, &"ok".into())
-                    .ok()
-                    .and_then(|v| v.as_bool());
-                if ok == Some(false) {
-                    let status = Reflect::get(&resp, &"status".into())
-                        .ok()
-                        .and_then(|v| v.as_f64())
-                        .unwrap_or(0.0);
-                    failures.push(format!("the collector answered HTTP {status}"));
-                }
-            }
-            Err(e) => failures.push(conversions::describe(&e)),
-        }
+    while STATE.with(|s| s.borrow().in_flight) > 0 {
+        let _ = crate::bridge::sleep(2.0).await;
     }
+    let failures = STATE.with(|s| std::mem::take(&mut s.borrow_mut().failures));
     if failures.is_empty() {
         Ok(())
     } else {

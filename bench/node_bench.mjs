@@ -34,7 +34,7 @@ async function run() {
     if (res.status !== "complete") throw new Error("incomplete");
     best = Math.max(best, opt.steps / ((now() - s) / 1000));
   }
-  await w.stop();
+  await stopQuietly(w);
   return { p50_us: pct(samples, 50), p99_us: pct(samples, 99), mean_us: samples.reduce((a, b) => a + b, 0) / samples.length, throughput_steps_per_s: best };
 }
 
@@ -47,7 +47,7 @@ async function startup() {
   const w = await t.bootstrapWorker({ concurrency: 1, telemetry: telemetry() });
   const t2 = now();
   const rss2 = rssKb();
-  await w.stop();
+  await stopQuietly(w);
   return { phase1_ms: t1 - t0, bootstrap_ms: t2 - t1, rss_before_kb: rss0, rss_after_phase1_kb: rss1, rss_after_bootstrap_kb: rss2 };
 }
 
@@ -63,7 +63,7 @@ async function leak() {
   for (let i = 0; i < rounds; i++) await w.runTask(batch, {});
   globalThis.gc?.();
   const grown = rssKb() - base;
-  await w.stop();
+  await stopQuietly(w);
   return { steps: rounds * 1000, rss_growth_kb: grown, rss_kb: base + grown };
 }
 
@@ -93,7 +93,11 @@ async function otel_sdk() {
   return { span_us: perSpan };
 }
 
+// A worker whose collector fell behind still reports its figures, and says so.
+let exportError = null;
+const stopQuietly = async (w) => { try { await w.stop(); } catch (e) { exportError = e.message; } };
 const fns = { run, startup, leak, ffi_floor, otel_sdk };
 const out = await fns[mode]();
+if (exportError) out.export_error = exportError;
 console.log("BENCH " + JSON.stringify({ ...out, language: "node", mode, telemetry: !!opt.endpoint, concurrency: opt.concurrency }));
 process.exit(0);

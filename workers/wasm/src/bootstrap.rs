@@ -181,6 +181,7 @@ impl WasmWorker {
         )
         .await;
         self.inner.running.set(self.inner.running.get() - 1);
+        exporter::relieve().await;
         conversions::to_js(&result?)
     }
 

@@ -34,6 +34,7 @@ struct State {
     buffer: Vec<SpanData>,
     in_flight: usize,
     failures: Vec<String>,
+    dropped: u64,
     timer: Option<JsValue>,
 }
 
@@ -43,6 +44,11 @@ thread_local! {
 
 /// Flush early once this many spans wait.
 const BATCH: usize = 512;
+/// Sends in flight at once; more spans wait in the buffer (backpressure, as a batch
+/// processor's queue gives), so a fast producer never piles up requests.
+const MAX_IN_FLIGHT: usize = 4;
+/// Spans kept while sends are backed up; beyond it the oldest are dropped and counted.
+const MAX_BUFFERED: usize = 16_384;
 
 /// The exporter handed to the SDK. Its state lives in a thread-local: wasm32 has one thread,
 /// and JS values are not `Send`.
@@ -64,6 +70,11 @@ impl SpanExporter for JsExporter {
         let full = STATE.with(|s| {
             let mut s = s.borrow_mut();
             s.buffer.extend(batch);
+            if s.buffer.len() > MAX_BUFFERED {
+                let excess = s.buffer.len() - MAX_BUFFERED;
+                s.buffer.drain(..excess);
+                s.dropped += excess as u64;
+            }
             s.buffer.len() >= BATCH
         });
         if full {
@@ -126,10 +137,11 @@ pub(crate) fn send_buffered() {
     cancel_timer();
     let started = STATE.with(|s| {
         let mut s = s.borrow_mut();
-        if s.buffer.is_empty() || s.target.is_none() {
+        if s.buffer.is_empty() || s.target.is_none() || s.in_flight >= MAX_IN_FLIGHT {
             return None;
         }
-        let spans = std::mem::take(&mut s.buffer);
+        let take = s.buffer.len().min(BATCH * 4);
+        let spans: Vec<SpanData> = s.buffer.drain(..take).collect();
         let body = encode(&s.resource, &spans);
         let promise = match s.target.as_ref() {
             Some(Target::Fetch { url }) => post(url, &body.to_string()),
@@ -161,23 +173,60 @@ pub(crate) fn send_buffered() {
                 },
                 Err(e) => Some(conversions::describe(&e)),
             };
-            STATE.with(|s| {
+            let more = STATE.with(|s| {
                 let mut s = s.borrow_mut();
                 s.in_flight -= 1;
                 s.failures.extend(outcome);
+                !s.buffer.is_empty()
             });
+            if more {
+                send_buffered();
+            }
         });
+    }
+}
+
+/// Called between tasks: when sends are backed up, gives the event loop turns to finish
+/// them (a CPU-bound stream of tasks otherwise never lets fetch responses in), so spans are
+/// delayed rather than dropped. Returns at once when nothing is backed up.
+pub(crate) async fn relieve() {
+    // Bounded (about 2 s), so a collector that never answers slows tasks but cannot stall them.
+    for _ in 0..2000 {
+        let backed_up = STATE.with(|s| s.borrow().buffer.len() >= MAX_BUFFERED / 2);
+        if !backed_up {
+            return;
+        }
+        send_buffered();
+        let _ = crate::bridge::sleep(1.0).await;
     }
 }
 
 /// Sends what is buffered and waits for every send in flight. Errors name what failed
 /// since the last flush.
 pub(crate) async fn flush() -> Result<(), String> {
-    send_buffered();
-    while STATE.with(|s| s.borrow().in_flight) > 0 {
+    loop {
+        send_buffered();
+        let busy = STATE.with(|s| {
+            let s = s.borrow();
+            s.in_flight > 0 || !s.buffer.is_empty()
+        });
+        if !busy {
+            break;
+        }
         let _ = crate::bridge::sleep(2.0).await;
     }
-    let failures = STATE.with(|s| std::mem::take(&mut s.borrow_mut().failures));
+    let (mut failures, dropped) = STATE.with(|s| {
+        let mut s = s.borrow_mut();
+        (
+            std::mem::take(&mut s.failures),
+            std::mem::take(&mut s.dropped),
+        )
+    });
+    if dropped > 0 {
+        failures.push(format!(
+            "{dropped} span(s) dropped while the collector was backed up"
+        ));
+    }
     if failures.is_empty() {
         Ok(())
     } else {

@@ -169,17 +169,22 @@ def write_markdown(path: Path, r: Dict[str, Any], d: Dict[str, Any], meta: Dict[
     L.append("p50 round trip with telemetry on minus off, at concurrency 1; and that cost beside "
              "one span of the OpenTelemetry SDK a user would reach for instead (Python's "
              "opentelemetry-sdk, Node's @opentelemetry/sdk-trace-base, each with a batch processor "
-             "exporting to the same collector). Ours records four spans per step "
-             "(root, execution, completion, plus events) in Rust.\n")
+             "exporting to the same collector). A single-step task records three spans (root, execution, "
+             "completion, with their events) in Rust. On this shared 2-core machine, single-step round "
+             "trips vary by about ±20 µs from run to run, so a cost below that (or negative) is within "
+             "noise: it is shown as measured and marked *within noise*, not as met.\n")
     L.append("| worker | telemetry cost µs/step | target ≤ 5 µs | SDK span µs | ratio | target ≤ 0.25× |")
     L.append("|---|---|---|---|---|---|")
     for lang in ("rust", "ruby", "python", "node"):
         cost = d[f"telemetry_cost_us_{lang}"]
         sdk = r["baselines"].get(f"otel_sdk_{lang}", {}).get("span_us")
         ratio = d.get(f"telemetry_vs_sdk_ratio_{lang}")
-        L.append(f"| {lang} | {cost:.1f} | {verdict(cost, TARGETS['telemetry_cost_us'])} | "
-                 f"{'' if sdk is None else f'{sdk:.1f}'} | {'' if ratio is None else f'{ratio:.2f}×'} | "
-                 f"{'' if ratio is None else verdict(ratio, TARGETS['telemetry_vs_sdk_ratio'])} |")
+        noise = cost < 0
+        cost_verdict = "*within noise*" if noise else verdict(cost, TARGETS["telemetry_cost_us"])
+        ratio_text = "" if ratio is None else ("n/a" if noise else f"{ratio:.2f}×")
+        ratio_verdict = "" if ratio is None else ("*within noise*" if noise else verdict(ratio, TARGETS["telemetry_vs_sdk_ratio"]))
+        L.append(f"| {lang} | {cost:.1f} | {cost_verdict} | {'' if sdk is None else f'{sdk:.1f}'} | "
+                 f"{ratio_text} | {ratio_verdict} |")
     L.append("\n## Baselines\n")
     L.append("| baseline | figure |")
     L.append("|---|---|")
@@ -210,9 +215,40 @@ def write_markdown(path: Path, r: Dict[str, Any], d: Dict[str, Any], meta: Dict[
     for row in r["leak"]:
         L.append(f"| {row['language']} | {row['steps']:,} | {row['rss_growth_kb'] / 1024:.2f} MiB | "
                  f"{verdict(row['rss_growth_kb'], TARGETS['rss_growth_kb'])} |")
+    L.append("\n## Findings and what changed\n")
+    L.extend(FINDINGS)
     L.append("\n## Reproduce\n")
     L.append(f"```\n{meta['command']}\n```\n")
     path.write_text("\n".join(L) + "\n")
+
+
+FINDINGS = [
+    "- **Fixed: the wasm worker leaked ~6 KB per step** (600 MB of RSS over 100k steps). Each step's "
+    "handler timeout was a `setTimeout` promise that was cleared but never settled, and "
+    "wasm-bindgen frees a future's callbacks only when its promise settles. The timeout promise "
+    "is now resolved when the handler finishes; with a callback exporter the JS heap and wasm "
+    "memory stay flat over 50k steps (`process.memoryUsage()`, before: +8 MB heap and +12 MB "
+    "wasm memory per 10k steps).",
+    "- **Fixed: the wasm exporter sent one `fetch` per task** (+720 µs p50 per single-step task "
+    "with telemetry on). Spans now leave in batches, on a 1 s unref'd timer or at 512 spans, with "
+    "at most 4 sends in flight and a bounded buffer; the driver yields to the event loop while "
+    "sends are backed up, so a CPU-bound stream of tasks delays spans instead of dropping them.",
+    "- **Missed: round-trip latency.** One step crosses several threads: the caller submits the "
+    "task to the Tokio runtime, the driver queues the step, the processor dispatches it over the "
+    "bridge, a host thread takes it, and the result travels back the same way, each hop a "
+    "cross-thread wake-up (~10-20 µs here). Next: a fast path that runs the task driver and the "
+    "dispatch on one runtime thread, and batching completions.",
+    "- **Missed: Node RSS growth with telemetry on over 100k steps**: Node's `fetch` (undici) and "
+    "V8 keep their high-water mark after exporting ~300k spans; with a callback exporter the "
+    "JS heap and wasm memory are flat. Rust, Ruby and Python grow a few MiB past the 5 MB "
+    "target; not yet profiled (allocator high-water mark or retained state).",
+    "- **Missed: phase 1 in Ruby, Python and Node** is the whole `require`/`import`, dominated by "
+    "the host loading the package: Python's `tasker_core` imports asyncio, concurrent.futures and, "
+    "when installed, opentelemetry (the interop) at import time; making those lazy is the next "
+    "step. Rust's phase 1 itself (`init_console_only`) is well under 1 ms.",
+    "- **Not linear: the workflow machine's `advance` scans every step per result**, so one task "
+    "of 100k steps is quadratic; tasks of thousands of steps are fine (the throughput rows).",
+]
 
 
 def write_chart(path: Path, r: Dict[str, Any]) -> None:
@@ -249,7 +285,13 @@ def main() -> None:
     p.add_argument("--py-bench-python", required=True)
     p.add_argument("--node-bench-dir", required=True)
     p.add_argument("--gem-home", required=True)
+    p.add_argument("--render-only", action="store_true", help="rewrite the page and chart from bench/results.json")
     a = p.parse_args()
+    if a.render_only:
+        data = json.loads((ROOT / "bench/results.json").read_text())
+        write_markdown(ROOT / "docs/benchmarks.md", data["results"], data["derived"], data["meta"])
+        write_chart(ROOT / "bench/chart.png", data["results"])
+        return
     counts = {"samples": 20, "steps": 50} if a.smoke else {"samples": 2000, "steps": 5000}
     leak_steps = 2000 if a.smoke else 100_000
     out_dir = Path(tempfile.mkdtemp(prefix="tasker-bench-")) if a.smoke else ROOT

@@ -56,3 +56,12 @@ impl From<serde_json::Error> for TaskerError {
 
 /// `Result` with [`TaskerError`].
 pub type TaskerResult<T> = Result<T, TaskerError>;
+
+/// The message of a caught panic (`&str` or `String` payloads; anything else is named so).
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic with a non-string payload".to_owned())
+}

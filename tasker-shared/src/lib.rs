@@ -18,7 +18,7 @@ pub mod trace_context;
 pub mod types;
 pub mod workflow;
 
-pub use errors::{TaskerError, TaskerResult};
+pub use errors::{TaskerError, TaskerResult, panic_message};
 
 #[doc(hidden)]
 pub mod __private {

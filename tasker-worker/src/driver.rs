@@ -83,7 +83,7 @@ pub(crate) async fn processor_loop(
                         step_uuid,
                         format!(
                             "internal error while processing the step: {}",
-                            panic_message(&panic)
+                            tasker_shared::panic_message(&*panic)
                         ),
                         "internal_error",
                         false,
@@ -162,12 +162,4 @@ pub(crate) async fn drive(
     }
     .instrument(root)
     .await
-}
-
-pub(crate) fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic with a non-string payload".to_owned())
 }

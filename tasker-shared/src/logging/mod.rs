@@ -19,6 +19,7 @@ mod config;
 #[cfg(not(target_arch = "wasm32"))]
 mod export;
 pub mod forward;
+pub mod host;
 mod json;
 mod late_bound;
 pub mod metrics;

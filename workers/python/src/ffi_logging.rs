@@ -9,7 +9,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use tasker_shared::logging::forward::{self, LogRecord};
-use tasker_shared::logging::{self, TelemetryState};
+use tasker_shared::logging::{self, TelemetryState, host};
 
 use crate::{conversions, errors};
 
@@ -41,20 +41,12 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     Ok(())
 }
 
-fn level(py: Python<'_>, name: &str) -> PyResult<tracing::Level> {
-    match name.to_ascii_lowercase().as_str() {
-        "trace" => Ok(tracing::Level::TRACE),
-        "debug" => Ok(tracing::Level::DEBUG),
-        "info" => Ok(tracing::Level::INFO),
-        "warn" | "warning" => Ok(tracing::Level::WARN),
-        "error" | "critical" => Ok(tracing::Level::ERROR),
-        other => {
-            let _ = py;
-            Err(PyValueError::new_err(format!(
-                "unknown log level {other:?} (use trace, debug, info, warning or error)"
-            )))
-        }
-    }
+fn level(name: &str) -> PyResult<tracing::Level> {
+    host::parse_level(name).ok_or_else(|| {
+        PyValueError::new_err(format!(
+            "unknown log level {name:?} (use trace, debug, info, warning or error)"
+        ))
+    })
 }
 
 /// One event through the Rust pipeline (console, and the OTel export with telemetry on).
@@ -71,26 +63,7 @@ fn log(
             Some(f) => conversions::to_json(f.as_any(), "fields")?,
             None => serde_json::Value::Object(Default::default()),
         };
-        let get = |k: &str| {
-            json.get(k)
-                .and_then(|v| v.as_str())
-                .unwrap_or("")
-                .to_owned()
-        };
-        let (trace_id, span_id) = (get("trace_id"), get("span_id"));
-        let fields = json.to_string();
-        macro_rules! emit {
-            ($lvl:ident) => {
-                tracing::$lvl!(target: "tasker_python", trace_id = %trace_id, span_id = %span_id, fields = %fields, "{message}")
-            };
-        }
-        match level(py, level_name)? {
-            tracing::Level::TRACE => emit!(trace),
-            tracing::Level::DEBUG => emit!(debug),
-            tracing::Level::INFO => emit!(info),
-            tracing::Level::WARN => emit!(warn),
-            _ => emit!(error),
-        }
+        host::host_log(host::Host::Python, level(level_name)?, message, &json);
         Ok(())
     })
 }
@@ -144,7 +117,8 @@ static FORWARDED: Mutex<Option<Receiver<LogRecord>>> = Mutex::new(None);
 #[pyfunction]
 #[pyo3(signature = (level_name="info", capacity=10_000))]
 fn start_log_forwarding(py: Python<'_>, level_name: &str, capacity: usize) -> PyResult<()> {
-    let rx = forward::forward_logs(level(py, level_name)?, capacity);
+    let _ = py;
+    let rx = forward::forward_logs(level(level_name)?, capacity);
     *FORWARDED.lock().unwrap_or_else(PoisonError::into_inner) = Some(rx);
     Ok(())
 }

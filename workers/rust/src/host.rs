@@ -96,11 +96,7 @@ async fn run_one(
                 Ok(Ok(result)) => result,
                 Ok(Err(panic)) => Err(StepError::retryable(format!(
                     "handler panicked: {}",
-                    panic
-                        .downcast_ref::<&str>()
-                        .map(|s| (*s).to_owned())
-                        .or_else(|| panic.downcast_ref::<String>().cloned())
-                        .unwrap_or_default()
+                    tasker_shared::panic_message(&*panic)
                 ))
                 .with_type("panic")),
             }

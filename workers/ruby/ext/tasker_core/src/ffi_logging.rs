@@ -2,7 +2,7 @@
 
 use magnus::prelude::*;
 use magnus::{Error, RHash, RModule, Ruby, function};
-use tasker_shared::logging::{self, TelemetryState};
+use tasker_shared::logging::{self, TelemetryState, host};
 
 use crate::{conversions, errors, gvl};
 
@@ -35,32 +35,13 @@ pub(crate) fn define(ruby: &Ruby, native: RModule) -> Result<(), Error> {
 fn log(ruby: &Ruby, level: String, message: String, fields: RHash) -> Result<(), Error> {
     gvl::guard(ruby, || {
         let json = conversions::to_json(ruby, fields.as_value(), "fields")?;
-        let get = |k: &str| {
-            json.get(k)
-                .and_then(|v| v.as_str())
-                .unwrap_or("")
-                .to_owned()
-        };
-        let (trace_id, span_id) = (get("trace_id"), get("span_id"));
-        let fields = json.to_string();
-        macro_rules! emit {
-            ($lvl:ident) => {
-                tracing::$lvl!(target: "tasker_ruby", trace_id = %trace_id, span_id = %span_id, fields = %fields, "{message}")
-            };
-        }
-        match level.as_str() {
-            "trace" => emit!(trace),
-            "debug" => emit!(debug),
-            "info" => emit!(info),
-            "warn" => emit!(warn),
-            "error" | "fatal" => emit!(error),
-            other => {
-                return Err(Error::new(
-                    ruby.exception_arg_error(),
-                    format!("unknown log level {other:?} (use trace, debug, info, warn or error)"),
-                ));
-            }
-        }
+        let level = host::parse_level(&level).ok_or_else(|| {
+            Error::new(
+                ruby.exception_arg_error(),
+                format!("unknown log level {level:?} (use trace, debug, info, warn or error)"),
+            )
+        })?;
+        host::host_log(host::Host::Ruby, level, &message, &json);
         Ok(())
     })
 }

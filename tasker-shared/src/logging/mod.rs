@@ -102,6 +102,24 @@ pub fn init_console_only() {
     telemetry();
 }
 
+/// Phase 1 for an FFI binding loading into `language` (ruby, python, wasm): console logging,
+/// and the spec's `FFI console logging initialized (no telemetry)` line when export is off.
+/// `config` is the host's own reading of its environment, where `std::env` is not it.
+pub fn init_ffi_console(language: &'static str, config: Option<TelemetryConfig>) {
+    match config {
+        Some(c) => init_console_only_with(c),
+        None => init_console_only(),
+    }
+    if telemetry_state() == TelemetryState::ConsoleOnly {
+        crate::log_ffi!(
+            info,
+            "FFI console logging initialized (no telemetry)",
+            component: "ffi_boundary",
+            language: language
+        );
+    }
+}
+
 /// Phase 1 with a configuration the host read itself (a JS host's `globalThis` and
 /// `process.env`, where `std::env` is empty). Idempotent: only the first phase 1 counts.
 pub fn init_console_only_with(config: TelemetryConfig) {
@@ -278,6 +296,18 @@ pub fn reinitialize_after_fork() -> Result<(), TelemetryError> {
     match config {
         Some(config) => init_with_config(config),
         None => Ok(()),
+    }
+}
+
+impl TelemetryState {
+    /// `uninitialized`, `console_only`, `deferred` or `exporting`, as hosts report it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Uninitialized => "uninitialized",
+            Self::ConsoleOnly => "console_only",
+            Self::Deferred => "deferred",
+            Self::Exporting => "exporting",
+        }
     }
 }
 

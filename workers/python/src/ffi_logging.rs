@@ -9,22 +9,14 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use tasker_shared::logging::forward::{self, LogRecord};
-use tasker_shared::logging::{self, TelemetryState, host};
+use tasker_shared::logging::{self, host};
 
 use crate::{conversions, errors};
 
 /// Phase 1: console logging from the instant the module is imported, with no runtime. With
 /// TELEMETRY_ENABLED=true it logs that export is deferred to the runtime context.
 pub(crate) fn init_ffi_logger() {
-    logging::init_console_only();
-    if logging::telemetry_state() == TelemetryState::ConsoleOnly {
-        tasker_shared::log_ffi!(
-            info,
-            "FFI console logging initialized (no telemetry)",
-            component: "ffi_boundary",
-            language: "python"
-        );
-    }
+    logging::init_ffi_console("python", None);
 }
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -70,12 +62,7 @@ fn log(
 
 #[pyfunction]
 fn telemetry_state() -> &'static str {
-    match logging::telemetry_state() {
-        TelemetryState::Uninitialized => "uninitialized",
-        TelemetryState::ConsoleOnly => "console_only",
-        TelemetryState::Deferred => "deferred",
-        TelemetryState::Exporting => "exporting",
-    }
+    logging::telemetry_state().as_str()
 }
 
 #[pyfunction]

@@ -1,7 +1,7 @@
 //! Phase 1, at module start: console logging through `console.log`, with no runtime.
 
 use js_sys::Reflect;
-use tasker_shared::logging::{self, TelemetryConfig, TelemetryState};
+use tasker_shared::logging::{self, TelemetryConfig};
 use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::wasm_bindgen;
 
@@ -38,13 +38,5 @@ pub(crate) fn host_config() -> TelemetryConfig {
 pub fn init_wasm() {
     console_error_panic_hook::set_once();
     logging::set_console_sink(console_sink);
-    logging::init_console_only_with(host_config());
-    if logging::telemetry_state() == TelemetryState::ConsoleOnly {
-        tasker_shared::log_ffi!(
-            info,
-            "FFI console logging initialized (no telemetry)",
-            component: "ffi_boundary",
-            language: "wasm"
-        );
-    }
+    logging::init_ffi_console("wasm", Some(host_config()));
 }

@@ -2,22 +2,14 @@
 
 use magnus::prelude::*;
 use magnus::{Error, RHash, RModule, Ruby, function};
-use tasker_shared::logging::{self, TelemetryState, host};
+use tasker_shared::logging::{self, host};
 
 use crate::{conversions, errors, gvl};
 
 /// Phase 1: console logging from the instant the extension loads, with no runtime. With
 /// TELEMETRY_ENABLED=true it logs that export is deferred to the runtime context.
 pub(crate) fn init_ffi_logger() {
-    logging::init_console_only();
-    if logging::telemetry_state() == TelemetryState::ConsoleOnly {
-        tasker_shared::log_ffi!(
-            info,
-            "FFI console logging initialized (no telemetry)",
-            component: "ffi_boundary",
-            language: "ruby"
-        );
-    }
+    logging::init_ffi_console("ruby", None);
 }
 
 pub(crate) fn define(ruby: &Ruby, native: RModule) -> Result<(), Error> {
@@ -47,12 +39,7 @@ fn log(ruby: &Ruby, level: String, message: String, fields: RHash) -> Result<(),
 }
 
 fn telemetry_state() -> &'static str {
-    match logging::telemetry_state() {
-        TelemetryState::Uninitialized => "uninitialized",
-        TelemetryState::ConsoleOnly => "console_only",
-        TelemetryState::Deferred => "deferred",
-        TelemetryState::Exporting => "exporting",
-    }
+    logging::telemetry_state().as_str()
 }
 
 fn flush_telemetry(ruby: &Ruby) -> Result<(), Error> {

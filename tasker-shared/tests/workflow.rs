@@ -275,3 +275,55 @@ fn zero_attempts_and_unknown_fields_are_refused() {
         "{typo}"
     );
 }
+
+#[test]
+fn a_failure_skips_only_what_is_downstream_and_the_rest_still_runs() {
+    let mut t = task(
+        r#"
+namespace: n
+name: chain
+steps:
+  - {name: a, handler: h}
+  - {name: b, handler: h, depends_on: [a]}
+  - {name: c, handler: h, depends_on: [b]}
+  - {name: d, handler: h, depends_on: [c, e]}
+  - {name: e, handler: h}
+"#,
+    );
+    let first = dispatched(&t.start());
+    assert_eq!(names(&first), ["a", "e"]);
+    let b = dispatched(&t.on_result(ok(&first[0], json!(1))).expect("a"));
+    assert_eq!(names(&b), ["b"]);
+    let fail = StepExecutionResult::failure(b[0].message.step_uuid, "no", "E", false, 0);
+    assert!(
+        t.on_result(fail).expect("b").is_empty(),
+        "e is still running"
+    );
+    assert_eq!(t.step_status("c"), Some(StepStatus::Skipped));
+    assert_eq!(t.step_status("d"), Some(StepStatus::Skipped));
+    let end = t.on_result(ok(&first[1], json!(2))).expect("e");
+    let outcome = finished(&end).expect("nothing is left to run");
+    assert_eq!(outcome.status, TaskStatus::Error);
+    assert_eq!(outcome.steps["e"].status, StepStatus::Complete);
+    assert_eq!(outcome.step_results["e"], json!(2));
+}
+
+#[test]
+fn a_wide_task_dispatches_every_independent_step_at_start_and_finishes_on_the_last_result() {
+    let steps: Vec<_> = (0..2000)
+        .map(|i| json!({"name": format!("s{i}"), "handler": "h"}))
+        .collect();
+    let template =
+        TaskTemplate::from_value(json!({"namespace": "n", "name": "wide", "steps": steps}))
+            .expect("template");
+    let mut t = Task::new(template, json!({}), Uuid::new_v4(), Uuid::new_v4()).expect("task");
+    let ready = dispatched(&t.start());
+    assert_eq!(ready.len(), 2000);
+    let (last, rest) = ready.split_last().expect("steps");
+    for r in rest {
+        assert!(t.on_result(ok(r, json!(null))).expect("result").is_empty());
+    }
+    let outcome = finished(&t.on_result(ok(last, json!(null))).expect("last")).expect("done");
+    assert_eq!(outcome.status, TaskStatus::Complete);
+    assert_eq!(outcome.steps.len(), 2000);
+}

@@ -8,21 +8,21 @@
 //! Every dispatched event is registered as in flight until its completion arrives through
 //! [`EventBridge::complete`]. The handler timeout starts when a host *takes* the event, not
 //! when it is queued, so a long queue never times steps out before they run.
+//!
+//! Taking an event wakes nobody: it only files the step's deadline. One watchdog task per
+//! bridge sleeps until the earliest deadline and fails whatever is still running then. A
+//! step therefore costs one wake-up of its driver (when it completes), not two, and there
+//! is no timer per step.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 use tasker_shared::types::{StepExecutionCompletionEvent, StepExecutionEvent};
 use tasker_shared::{TaskerError, TaskerResult};
-use tokio::sync::oneshot;
+use tokio::sync::{Notify, oneshot};
 use uuid::Uuid;
-
-struct InFlight {
-    taken: Option<oneshot::Sender<Instant>>,
-    done: oneshot::Sender<StepExecutionCompletionEvent>,
-}
 
 /// How a dispatched step ended, from the worker's side.
 #[derive(Debug)]
@@ -38,11 +38,93 @@ pub enum BridgeOutcome {
     Stopped,
 }
 
+struct InFlight {
+    timeout: Duration,
+    taken_at: Option<Instant>,
+    done: oneshot::Sender<BridgeOutcome>,
+}
+
+#[derive(Default)]
+struct State {
+    inflight: HashMap<Uuid, InFlight>,
+    /// `(taken_at + timeout, event_id)` of every taken, unfinished step.
+    deadlines: BTreeSet<(Instant, Uuid)>,
+    closed: bool,
+}
+
+impl State {
+    fn finish(&mut self, event_id: &Uuid) -> Option<InFlight> {
+        let entry = self.inflight.remove(event_id)?;
+        if let Some(t) = entry.taken_at {
+            self.deadlines.remove(&(t + entry.timeout, *event_id));
+        }
+        Some(entry)
+    }
+
+    /// Times out every step whose deadline has passed; returns the next deadline.
+    fn expire(&mut self, now: Instant) -> Option<Instant> {
+        while let Some(&(deadline, id)) = self.deadlines.first() {
+            if deadline > now {
+                return Some(deadline);
+            }
+            self.deadlines.pop_first();
+            if let Some(entry) = self.inflight.remove(&id) {
+                let after = entry.taken_at.map_or(entry.timeout, |t| now - t);
+                // A completion that arrives from now on is refused as unknown.
+                let _ = entry.done.send(BridgeOutcome::TimedOut { after });
+            }
+        }
+        None
+    }
+}
+
+/// The in-flight registry, shared with the deadline watchdog.
+#[derive(Default)]
+struct Registry {
+    state: Mutex<State>,
+    /// Wakes the watchdog when an earlier deadline is filed, or the bridge closes.
+    wake: Notify,
+}
+
+impl Registry {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Sleeps until the earliest deadline, fails what is still running then, and repeats;
+/// ends when the bridge closes or is dropped.
+async fn watchdog(registry: Weak<Registry>) {
+    loop {
+        let Some(reg) = registry.upgrade() else {
+            return;
+        };
+        let next = {
+            let mut state = reg.lock();
+            if state.closed {
+                return;
+            }
+            state.expire(Instant::now())
+        };
+        let woken = reg.wake.notified();
+        match next {
+            Some(at) => {
+                tokio::select! {
+                    () = tokio::time::sleep_until(at.into()) => {}
+                    () = woken => {}
+                }
+            }
+            None => woken.await,
+        }
+    }
+}
+
 /// The dispatch channel and its in-flight registry.
 pub struct EventBridge {
     tx: Mutex<Option<flume::Sender<StepExecutionEvent>>>,
     rx: flume::Receiver<StepExecutionEvent>,
-    inflight: Mutex<HashMap<Uuid, InFlight>>,
+    registry: Arc<Registry>,
+    watchdog_started: AtomicBool,
     closed: AtomicBool,
     capacity: usize,
 }
@@ -61,35 +143,14 @@ impl std::fmt::Debug for EventBridge {
 /// A dispatched event waiting for its outcome.
 #[derive(Debug)]
 pub struct Pending {
-    taken: oneshot::Receiver<Instant>,
-    done: oneshot::Receiver<StepExecutionCompletionEvent>,
+    done: oneshot::Receiver<BridgeOutcome>,
 }
 
 impl Pending {
-    /// Waits for the host to take the event, then up to `timeout` for its completion.
-    pub async fn outcome(
-        self,
-        bridge: &EventBridge,
-        event_id: Uuid,
-        timeout: Duration,
-    ) -> BridgeOutcome {
-        let Ok(taken_at) = self.taken.await else {
-            return BridgeOutcome::Stopped;
-        };
-        match tokio::time::timeout(timeout, self.done).await {
-            Ok(Ok(completion)) => BridgeOutcome::Completed {
-                completion,
-                elapsed: taken_at.elapsed(),
-            },
-            Ok(Err(_)) => BridgeOutcome::Stopped,
-            Err(_) => {
-                // A completion that arrives from now on is refused as unknown.
-                bridge.lock().remove(&event_id);
-                BridgeOutcome::TimedOut {
-                    after: taken_at.elapsed(),
-                }
-            }
-        }
+    /// Waits for the step's end: completed, timed out (`timeout` after a host took it), or
+    /// stopped.
+    pub async fn outcome(self) -> BridgeOutcome {
+        self.done.await.unwrap_or(BridgeOutcome::Stopped)
     }
 }
 
@@ -102,7 +163,7 @@ struct Unqueued<'a> {
 impl Drop for Unqueued<'_> {
     fn drop(&mut self) {
         if let Some(id) = self.event_id {
-            self.bridge.lock().remove(&id);
+            self.bridge.registry.lock().finish(&id);
         }
     }
 }
@@ -114,39 +175,48 @@ impl EventBridge {
         Self {
             tx: Mutex::new(Some(tx)),
             rx,
-            inflight: Mutex::new(HashMap::new()),
+            registry: Arc::default(),
+            watchdog_started: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             capacity: capacity.max(1),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, InFlight>> {
-        self.inflight.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Queues `event` for a host, waiting while the channel is full (backpressure).
-    pub async fn dispatch(&self, event: StepExecutionEvent) -> TaskerResult<Pending> {
+    /// Queues `event` for a host, waiting while the channel is full (backpressure). Once a
+    /// host takes it, the host has `timeout` to complete it. Call it inside a Tokio runtime:
+    /// the first dispatch starts the bridge's deadline watchdog there.
+    pub async fn dispatch(
+        &self,
+        event: StepExecutionEvent,
+        timeout: Duration,
+    ) -> TaskerResult<Pending> {
         let tx = self
             .tx
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
             .ok_or(TaskerError::Stopped)?;
-        let (taken_tx, taken) = oneshot::channel();
+        if !self.watchdog_started.swap(true, Ordering::AcqRel) {
+            tokio::spawn(watchdog(Arc::downgrade(&self.registry)));
+        }
         let (done_tx, done) = oneshot::channel();
         let event_id = event.event_id;
-        if self.lock().contains_key(&event_id) {
-            return Err(TaskerError::Internal(format!(
-                "event {event_id} is already in flight"
-            )));
+        {
+            let mut state = self.registry.lock();
+            if state.inflight.contains_key(&event_id) {
+                return Err(TaskerError::Internal(format!(
+                    "event {event_id} is already in flight"
+                )));
+            }
+            state.inflight.insert(
+                event_id,
+                InFlight {
+                    timeout,
+                    taken_at: None,
+                    done: done_tx,
+                },
+            );
         }
-        self.lock().insert(
-            event_id,
-            InFlight {
-                taken: Some(taken_tx),
-                done: done_tx,
-            },
-        );
         let mut guard = Unqueued {
             bridge: self,
             event_id: Some(event_id),
@@ -155,14 +225,27 @@ impl EventBridge {
             .await
             .map_err(|_| TaskerError::Stopped)?;
         guard.event_id = None;
-        Ok(Pending { taken, done })
+        Ok(Pending { done })
     }
 
+    /// Starts the taken step's clock and files its deadline; wakes the watchdog only when
+    /// this deadline is the earliest.
     fn taken(&self, event: StepExecutionEvent) -> StepExecutionEvent {
-        if let Some(entry) = self.lock().get_mut(&event.event_id) {
-            if let Some(t) = entry.taken.take() {
-                let _ = t.send(Instant::now());
+        let earliest = {
+            let mut state = self.registry.lock();
+            let now = Instant::now();
+            match state.inflight.get_mut(&event.event_id) {
+                Some(entry) if entry.taken_at.is_none() => {
+                    entry.taken_at = Some(now);
+                    let deadline = (now + entry.timeout, event.event_id);
+                    state.deadlines.insert(deadline);
+                    state.deadlines.first() == Some(&deadline)
+                }
+                _ => false,
             }
+        };
+        if earliest {
+            self.registry.wake.notify_one();
         }
         event
     }
@@ -207,20 +290,24 @@ impl EventBridge {
                 completion.event_id
             )));
         }
-        let entry = self.lock().remove(&event_id).ok_or_else(|| {
+        let entry = self.registry.lock().finish(&event_id).ok_or_else(|| {
             TaskerError::InvalidCompletion(format!(
                 "no step is in flight for event {event_id}: it is unknown, already completed, or timed out"
             ))
         })?;
+        let elapsed = entry.taken_at.map_or(Duration::ZERO, |t| t.elapsed());
         entry
             .done
-            .send(completion)
+            .send(BridgeOutcome::Completed {
+                completion,
+                elapsed,
+            })
             .map_err(|_| TaskerError::Stopped)
     }
 
     /// Events dispatched and not yet completed (queued or running).
     pub fn in_flight(&self) -> usize {
-        self.lock().len()
+        self.registry.lock().inflight.len()
     }
 
     /// Events waiting in the channel for a host.
@@ -245,8 +332,20 @@ impl EventBridge {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
-        // Dropping the senders ends every Pending as Stopped.
-        self.lock().clear();
+        {
+            // Dropping the senders ends every Pending as Stopped.
+            let mut state = self.registry.lock();
+            state.closed = true;
+            state.inflight.clear();
+            state.deadlines.clear();
+        }
+        self.registry.wake.notify_one();
         while self.rx.try_recv().is_ok() {}
+    }
+}
+
+impl Drop for EventBridge {
+    fn drop(&mut self) {
+        self.close();
     }
 }

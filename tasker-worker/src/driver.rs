@@ -1,5 +1,5 @@
-//! The embedded default: a bounded in-memory step queue, the command-processor loop that
-//! drains it, and the task driver that runs the sans-IO workflow machine over it.
+//! The task driver: runs the sans-IO workflow machine, processing each ready step through
+//! the command processor, at most `dispatch_buffer` steps at once across the worker.
 
 use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
@@ -15,7 +15,7 @@ use tasker_shared::workflow::{
     Action, ReadyStep, StepRecord, Task, TaskOutcome, TaskStatus, TaskTemplate,
 };
 use tasker_shared::{TaskerError, TaskerResult};
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::Semaphore;
 use tracing::{Instrument, info_span};
 use uuid::Uuid;
 
@@ -54,52 +54,63 @@ impl TaskResult {
     }
 }
 
-/// One step in the queue, with where its result goes.
-pub(crate) struct QueuedStep {
-    pub(crate) ready: ReadyStep,
-    pub(crate) reply: oneshot::Sender<StepExecutionResult>,
+/// What every task of a worker shares: the command processor, and the permits that bound
+/// how many steps are being processed at once across all tasks (`dispatch_buffer`).
+#[derive(Debug, Clone)]
+pub(crate) struct Steps {
+    pub(crate) processor: Arc<CommandProcessor>,
+    pub(crate) permits: Arc<Semaphore>,
 }
 
-/// Drains the step queue: each step is processed on its own task, at most `limit` at once,
-/// so a burst of ready steps never holds more than the queue's bound in memory.
-pub(crate) async fn processor_loop(
-    mut queue: mpsc::Receiver<QueuedStep>,
-    processor: Arc<CommandProcessor>,
-    limit: usize,
-) {
-    let permits = Arc::new(Semaphore::new(limit.max(1)));
-    while let Some(step) = queue.recv().await {
-        let Ok(permit) = permits.clone().acquire_owned().await else {
-            break;
-        };
-        let processor = processor.clone();
-        tokio::spawn(async move {
-            let step_uuid = step.ready.message.step_uuid;
-            let result = AssertUnwindSafe(processor.handle_execute_step(step.ready))
-                .catch_unwind()
-                .await
-                .unwrap_or_else(|panic| {
-                    StepExecutionResult::failure(
-                        step_uuid,
-                        format!(
-                            "internal error while processing the step: {}",
-                            tasker_shared::panic_message(&*panic)
-                        ),
-                        "internal_error",
-                        false,
-                        0,
-                    )
-                });
-            let _ = step.reply.send(result);
-            drop(permit);
-        });
+impl Steps {
+    pub(crate) fn new(processor: Arc<CommandProcessor>, limit: usize) -> Self {
+        Self {
+            processor,
+            permits: Arc::new(Semaphore::new(limit.max(1))),
+        }
     }
+
+    /// Processes one step on the driver's own task. There is no queue and no spawned task
+    /// between the driver and the bridge: every such hop is a thread wake-up, and a wake-up
+    /// costs more than all the work a no-op step does. A permit, not a channel, bounds the
+    /// steps in flight; a panic in processing fails the step instead of losing it.
+    async fn process(&self, ready: ReadyStep) -> StepExecutionResult {
+        let step_uuid = ready.message.step_uuid;
+        let Ok(_permit) = self.permits.acquire().await else {
+            return stopped(step_uuid);
+        };
+        AssertUnwindSafe(self.processor.handle_execute_step(ready))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|panic| {
+                StepExecutionResult::failure(
+                    step_uuid,
+                    format!(
+                        "internal error while processing the step: {}",
+                        tasker_shared::panic_message(&*panic)
+                    ),
+                    "internal_error",
+                    false,
+                    0,
+                )
+            })
+    }
+}
+
+fn stopped(step_uuid: Uuid) -> StepExecutionResult {
+    StepExecutionResult::failure(
+        step_uuid,
+        "the worker stopped before the step completed",
+        "worker_stopped",
+        false,
+        0,
+    )
 }
 
 /// Runs one task to its end under a `worker.task_execution` root span: every step of the
 /// task is a descendant of it, so the task is one trace.
 pub(crate) async fn drive(
-    queue: mpsc::Sender<QueuedStep>,
+    steps: Steps,
     template: TaskTemplate,
     context: Value,
     task_uuid: Uuid,
@@ -126,16 +137,8 @@ pub(crate) async fn drive(
             for action in actions.drain(..) {
                 match action {
                     Action::Dispatch(ready) => {
-                        let (reply, result) = oneshot::channel();
-                        let step_uuid = ready.message.step_uuid;
-                        queue
-                            .send(QueuedStep {
-                                ready: *ready,
-                                reply,
-                            })
-                            .await
-                            .map_err(|_| TaskerError::Stopped)?;
-                        running.push(async move { (step_uuid, result.await) });
+                        let steps = &steps;
+                        running.push(async move { steps.process(*ready).await });
                     }
                     Action::Finished(outcome) => {
                         tracing::info!(status = ?outcome.status, "task.completed");
@@ -143,20 +146,11 @@ pub(crate) async fn drive(
                     }
                 }
             }
-            let Some((step_uuid, result)) = running.next().await else {
+            let Some(result) = running.next().await else {
                 return Err(TaskerError::Internal(format!(
                     "task {task_uuid} has no step running and did not finish"
                 )));
             };
-            let result = result.unwrap_or_else(|_| {
-                StepExecutionResult::failure(
-                    step_uuid,
-                    "the worker stopped before the step completed",
-                    "worker_stopped",
-                    false,
-                    0,
-                )
-            });
             actions = task.on_result(result)?;
         }
     }

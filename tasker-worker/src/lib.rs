@@ -1,8 +1,8 @@
 //! The native tasker-core worker runtime.
 //!
 //! A [`Worker`] owns (or borrows) a multi-thread Tokio runtime and runs tasks with the
-//! `tasker_shared::workflow` machine. Each ready step goes through a bounded step queue to
-//! the command processor, which opens `worker.step_execution` and hands a
+//! `tasker_shared::workflow` machine, driven by the thread that waits for the task
+//! ([`TaskRun`]). Each ready step goes, within a worker-wide bound, to the command processor, which opens `worker.step_execution` and hands a
 //! `StepExecutionEvent` with the span's real trace ids to a host handler over the
 //! [`EventBridge`]. The host's completion comes back through the same bridge; the event
 //! subscriber records `worker.step_completion_received` as a child of the returned context
@@ -20,6 +20,7 @@ mod host_options;
 mod metrics;
 mod processor;
 mod subscriber;
+mod task_run;
 mod web;
 mod worker;
 
@@ -29,6 +30,7 @@ pub use config::WorkerConfig;
 pub use driver::TaskResult;
 pub use host_options::{telemetry_from_options, worker_config_from_options};
 pub use processor::CommandProcessor;
+pub use task_run::TaskRun;
 pub use worker::Worker;
 
 pub use tasker_shared::{TaskerError, TaskerResult};

@@ -56,14 +56,14 @@ impl CommandProcessor {
         async move {
             tracing::info!("step.execution_started");
             self.metrics.dispatched(&namespace, &self.language);
-            let result = match self.bridge.dispatch(event.clone()).await {
+            let result = match self.bridge.dispatch(event.clone(), timeout).await {
                 Ok(pending) => {
                     tracing::debug!(
                         trace_id = ?event.trace_id,
                         span_id = ?event.span_id,
                         "Step execution event with trace context fired successfully to FFI handlers"
                     );
-                    let outcome = pending.outcome(&self.bridge, event.event_id, timeout).await;
+                    let outcome = pending.outcome().await;
                     subscriber::handle_outcome(
                         outcome,
                         &event,

@@ -11,13 +11,13 @@ use tasker_shared::logging;
 use tasker_shared::workflow::TaskTemplate;
 use tasker_shared::{TaskerError, TaskerResult};
 use tokio::runtime::{Handle, Runtime};
-use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use crate::bridge::EventBridge;
 use crate::config::WorkerConfig;
-use crate::driver::{self, QueuedStep, TaskResult};
+use crate::driver::{self, Steps, TaskResult};
 use crate::processor::CommandProcessor;
+use crate::task_run::TaskRun;
 use crate::web::WebServer;
 
 /// Where a submitted task's result arrives; shared so waiters can wait in slices.
@@ -28,7 +28,7 @@ struct Inner {
     runtime: Mutex<Option<Runtime>>,
     handle: Handle,
     bridge: Arc<EventBridge>,
-    queue: Mutex<Option<mpsc::Sender<QueuedStep>>>,
+    steps: Steps,
     handlers: RwLock<HashSet<String>>,
     submitted: Mutex<HashMap<Uuid, ResultSlot>>,
     pid: u32,
@@ -92,12 +92,7 @@ impl Worker {
             config.worker_id.clone(),
             config.handler_timeout,
         ));
-        let (queue_tx, queue_rx) = mpsc::channel(config.dispatch_buffer);
-        handle.spawn(driver::processor_loop(
-            queue_rx,
-            processor,
-            config.dispatch_buffer,
-        ));
+        let steps = Steps::new(processor, config.dispatch_buffer);
         let web = match config.web_bind_address {
             Some(addr) => Some(WebServer::start(&handle, addr, config.worker_id.clone())?),
             None => None,
@@ -114,7 +109,7 @@ impl Worker {
                 runtime: Mutex::new(runtime),
                 handle,
                 bridge,
-                queue: Mutex::new(Some(queue_tx)),
+                steps,
                 handlers: RwLock::new(HashSet::new()),
                 submitted: Mutex::new(HashMap::new()),
                 running_tasks: 0.into(),
@@ -212,40 +207,54 @@ impl Worker {
         context: Value,
     ) -> TaskerResult<TaskResult> {
         self.check(&template)?;
-        let queue = self
-            .inner
-            .queue
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-            .ok_or(TaskerError::Stopped)?;
-        let _running = RunningGuard::new(&self.inner);
-        driver::drive(queue, template, context, Uuid::new_v4(), Uuid::new_v4()).await
+        let _running = Running::new(&self.inner);
+        driver::drive(
+            self.inner.steps.clone(),
+            template,
+            context,
+            Uuid::new_v4(),
+            Uuid::new_v4(),
+        )
+        .await
     }
 
-    /// Starts a task and returns its uuid at once; collect it with [`Worker::wait`] or
-    /// [`Worker::try_wait`].
+    /// Starts a task that the calling thread drives while it waits ([`TaskRun::wait`]).
+    /// This is how blocking hosts run tasks: the driver runs on the waiting thread itself,
+    /// so a step costs two thread wake-ups (to the handler's thread and back) instead of
+    /// four. Dropping the run before it finishes hands the task to the runtime, which
+    /// finishes it in the background.
+    pub fn start_task(&self, template: TaskTemplate, context: Value) -> TaskerResult<TaskRun> {
+        self.check(&template)?;
+        let task_uuid = Uuid::new_v4();
+        let running = Running::new_owned(self.inner.clone());
+        let steps = self.inner.steps.clone();
+        let drive = async move {
+            let _running = running;
+            driver::drive(steps, template, context, task_uuid, Uuid::new_v4()).await
+        };
+        Ok(TaskRun::new(
+            task_uuid,
+            self.inner.handle.clone(),
+            Box::pin(drive),
+        ))
+    }
+
+    /// Starts a task on the runtime and returns its uuid at once; collect it with
+    /// [`Worker::wait`] or [`Worker::try_wait`].
     pub fn submit_task(&self, template: TaskTemplate, context: Value) -> TaskerResult<Uuid> {
         self.check(&template)?;
         let task_uuid = Uuid::new_v4();
         let (tx, rx) = std::sync::mpsc::channel();
-        let worker = self.clone();
-        let queue = self
-            .inner
-            .queue
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-            .ok_or(TaskerError::Stopped)?;
-        self.inner.running_tasks.fetch_add(1, Ordering::AcqRel);
+        let running = Running::new_owned(self.inner.clone());
+        let steps = self.inner.steps.clone();
         self.inner
             .submitted
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(task_uuid, Arc::new(Mutex::new(rx)));
         self.inner.handle.spawn(async move {
-            let result = driver::drive(queue, template, context, task_uuid, Uuid::new_v4()).await;
-            worker.inner.running_tasks.fetch_sub(1, Ordering::AcqRel);
+            let result = driver::drive(steps, template, context, task_uuid, Uuid::new_v4()).await;
+            drop(running);
             let _ = tx.send(result);
         });
         Ok(task_uuid)
@@ -307,15 +316,34 @@ impl Worker {
         }
     }
 
-    /// Runs a task to its end, blocking the calling thread (not a runtime thread).
+    /// Runs a task to its end, blocking the calling thread, which drives the task itself
+    /// ([`Worker::start_task`]). From a runtime thread, where blocking on the runtime is not
+    /// allowed, the task runs on the runtime instead and this thread waits for it.
     pub fn run_task(
         &self,
         template: TaskTemplate,
         context: Value,
         timeout: Option<Duration>,
     ) -> TaskerResult<TaskResult> {
-        let task_uuid = self.submit_task(template, context)?;
-        self.wait(task_uuid, timeout)
+        if Handle::try_current().is_ok() {
+            let task_uuid = self.submit_task(template, context)?;
+            return self.wait(task_uuid, timeout);
+        }
+        let mut run = self.start_task(template, context)?;
+        let slice = timeout.unwrap_or(Duration::from_secs(3600));
+        let deadline = Instant::now() + slice;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if let Some(result) = run.wait(left)? {
+                return Ok(result);
+            }
+            if let Some(t) = timeout.filter(|_| Instant::now() >= deadline) {
+                return Err(TaskerError::TaskTimeout {
+                    task_uuid: run.task_uuid(),
+                    millis: u64::try_from(t.as_millis()).unwrap_or(u64::MAX),
+                });
+            }
+        }
     }
 
     /// For a forked child: this worker's runtime threads exist only in the parent, so it is
@@ -375,11 +403,7 @@ impl Worker {
             std::thread::sleep(Duration::from_millis(5));
         }
         let abandoned = self.inner.bridge.in_flight();
-        self.inner
-            .queue
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
+        self.inner.steps.permits.close();
         self.inner.bridge.close();
         if let Some(mut web) = self
             .inner
@@ -413,16 +437,21 @@ impl Worker {
     }
 }
 
-struct RunningGuard<'a>(&'a Inner);
+/// Counts a task as running from its start until it is dropped, so `stop` can drain it.
+struct Running(Arc<Inner>);
 
-impl<'a> RunningGuard<'a> {
-    fn new(inner: &'a Inner) -> Self {
+impl Running {
+    fn new(inner: &Arc<Inner>) -> Self {
+        Self::new_owned(inner.clone())
+    }
+
+    fn new_owned(inner: Arc<Inner>) -> Self {
         inner.running_tasks.fetch_add(1, Ordering::AcqRel);
         Self(inner)
     }
 }
 
-impl Drop for RunningGuard<'_> {
+impl Drop for Running {
     fn drop(&mut self) {
         self.0.running_tasks.fetch_sub(1, Ordering::AcqRel);
     }

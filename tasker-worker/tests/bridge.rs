@@ -45,6 +45,9 @@ fn event() -> StepExecutionEvent {
     }
 }
 
+/// A handler timeout long enough never to fire in these tests.
+const T: Duration = Duration::from_secs(30);
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -70,7 +73,9 @@ fn a_completed_event_resolves_its_dispatch_with_the_host_result() {
     let rt = runtime();
     let bridge = Arc::new(EventBridge::new(4));
     let e = event();
-    let pending = rt.block_on(bridge.dispatch(e.clone())).expect("dispatch");
+    let pending = rt
+        .block_on(bridge.dispatch(e.clone(), T))
+        .expect("dispatch");
     assert_eq!(bridge.in_flight(), 1);
     assert_eq!(bridge.queued(), 1);
     let taken = bridge.poll().expect("open").expect("queued event");
@@ -78,7 +83,7 @@ fn a_completed_event_resolves_its_dispatch_with_the_host_result() {
     let mut c = StepExecutionCompletionEvent::for_event(&taken, true);
     c.result = Some(json!(42));
     bridge.complete(taken.event_id, c).expect("in flight");
-    match rt.block_on(pending.outcome(&bridge, e.event_id, Duration::from_secs(5))) {
+    match rt.block_on(pending.outcome()) {
         BridgeOutcome::Completed { completion, .. } => {
             assert_eq!(completion.result, Some(json!(42)));
             assert_eq!(
@@ -96,7 +101,9 @@ fn a_duplicate_completion_is_refused_with_a_clear_error() {
     let rt = runtime();
     let bridge = EventBridge::new(4);
     let e = event();
-    let _pending = rt.block_on(bridge.dispatch(e.clone())).expect("dispatch");
+    let _pending = rt
+        .block_on(bridge.dispatch(e.clone(), T))
+        .expect("dispatch");
     let taken = bridge
         .wait(Duration::from_secs(1))
         .expect("open")
@@ -148,9 +155,11 @@ fn a_taken_event_that_is_not_completed_in_time_times_out_and_its_late_completion
     let rt = runtime();
     let bridge = EventBridge::new(4);
     let e = event();
-    let pending = rt.block_on(bridge.dispatch(e.clone())).expect("dispatch");
+    let pending = rt
+        .block_on(bridge.dispatch(e.clone(), Duration::from_millis(30)))
+        .expect("dispatch");
     let taken = bridge.poll().expect("open").expect("event");
-    let outcome = rt.block_on(pending.outcome(&bridge, e.event_id, Duration::from_millis(30)));
+    let outcome = rt.block_on(pending.outcome());
     assert!(
         matches!(outcome, BridgeOutcome::TimedOut { .. }),
         "{outcome:?}"
@@ -168,15 +177,10 @@ fn a_queued_event_does_not_time_out_before_a_host_takes_it() {
     let rt = runtime();
     let bridge = Arc::new(EventBridge::new(4));
     let e = event();
-    let pending = rt.block_on(bridge.dispatch(e.clone())).expect("dispatch");
-    let waiter = {
-        let bridge = bridge.clone();
-        rt.spawn(async move {
-            pending
-                .outcome(&bridge, e.event_id, Duration::from_millis(50))
-                .await
-        })
-    };
+    let pending = rt
+        .block_on(bridge.dispatch(e.clone(), Duration::from_millis(50)))
+        .expect("dispatch");
+    let waiter = rt.spawn(pending.outcome());
     // Well past the timeout, the event is still queued and the dispatch still waiting.
     std::thread::sleep(Duration::from_millis(150));
     assert!(!waiter.is_finished());
@@ -198,11 +202,11 @@ fn a_queued_event_does_not_time_out_before_a_host_takes_it() {
 fn a_full_channel_holds_back_dispatch_until_a_host_takes_an_event() {
     let rt = runtime();
     let bridge = Arc::new(EventBridge::new(2));
-    let _a = rt.block_on(bridge.dispatch(event())).expect("first");
-    let _b = rt.block_on(bridge.dispatch(event())).expect("second");
+    let _a = rt.block_on(bridge.dispatch(event(), T)).expect("first");
+    let _b = rt.block_on(bridge.dispatch(event(), T)).expect("second");
     let third = {
         let bridge = bridge.clone();
-        rt.spawn(async move { bridge.dispatch(event()).await.map(|_| ()) })
+        rt.spawn(async move { bridge.dispatch(event(), T).await.map(|_| ()) })
     };
     std::thread::sleep(Duration::from_millis(100));
     assert!(
@@ -221,10 +225,10 @@ fn a_full_channel_holds_back_dispatch_until_a_host_takes_an_event() {
 fn a_cancelled_dispatch_leaves_nothing_in_flight() {
     let rt = runtime();
     let bridge = EventBridge::new(1);
-    let _a = rt.block_on(bridge.dispatch(event())).expect("first");
+    let _a = rt.block_on(bridge.dispatch(event(), T)).expect("first");
     let _enter = rt.enter();
     assert!(
-        bridge.dispatch(event()).now_or_never().is_none(),
+        bridge.dispatch(event(), T).now_or_never().is_none(),
         "blocked on the full channel"
     );
     assert_eq!(
@@ -239,7 +243,9 @@ fn stop_ends_waiting_hosts_and_pending_dispatches_and_refuses_new_ones() {
     let rt = runtime();
     let bridge = Arc::new(EventBridge::new(4));
     let e = event();
-    let pending = rt.block_on(bridge.dispatch(e.clone())).expect("dispatch");
+    let pending = rt
+        .block_on(bridge.dispatch(e.clone(), T))
+        .expect("dispatch");
     let _taken = bridge.poll().expect("open").expect("event");
     let host = {
         let bridge = bridge.clone();
@@ -248,11 +254,34 @@ fn stop_ends_waiting_hosts_and_pending_dispatches_and_refuses_new_ones() {
     std::thread::sleep(Duration::from_millis(50));
     bridge.close();
     assert_eq!(host.join().expect("host thread"), Err(TaskerError::Stopped));
-    let outcome = rt.block_on(pending.outcome(&bridge, e.event_id, Duration::from_secs(30)));
+    let outcome = rt.block_on(pending.outcome());
     assert!(matches!(outcome, BridgeOutcome::Stopped), "{outcome:?}");
     assert_eq!(
-        rt.block_on(bridge.dispatch(event())).map(|_| ()),
+        rt.block_on(bridge.dispatch(event(), T)).map(|_| ()),
         Err(TaskerError::Stopped)
     );
     assert_eq!(bridge.poll(), Err(TaskerError::Stopped));
+}
+
+#[test]
+fn a_short_deadline_filed_after_a_long_one_still_times_out_on_time() {
+    let rt = runtime();
+    let bridge = EventBridge::new(4);
+    let long = rt
+        .block_on(bridge.dispatch(event(), Duration::from_secs(30)))
+        .expect("dispatch");
+    let short = rt
+        .block_on(bridge.dispatch(event(), Duration::from_millis(40)))
+        .expect("dispatch");
+    bridge.poll().expect("open").expect("long");
+    bridge.poll().expect("open").expect("short");
+    let outcome = rt.block_on(short.outcome());
+    match outcome {
+        BridgeOutcome::TimedOut { after } => {
+            assert!(after >= Duration::from_millis(40), "{after:?}")
+        }
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+    assert_eq!(bridge.in_flight(), 1, "the long step is still running");
+    drop(long);
 }

@@ -116,6 +116,14 @@ pub struct Task {
     steps: Vec<StepState>,
     by_uuid: HashMap<Uuid, usize>,
     deps: Vec<Vec<usize>>,
+    /// The reverse of `deps`: who waits on each step.
+    dependents: Vec<Vec<usize>>,
+    /// Per step, how many of its dependencies have not completed yet.
+    unmet: Vec<usize>,
+    /// Steps not yet complete, failed or skipped; the task finishes when it reaches zero.
+    open: usize,
+    /// Whether any step failed or was skipped.
+    any_failed: bool,
     status: TaskStatus,
 }
 
@@ -135,11 +143,18 @@ impl Task {
             .enumerate()
             .map(|(i, s)| (s.name.as_str(), i))
             .collect();
-        let deps = template
+        let deps: Vec<Vec<usize>> = template
             .steps
             .iter()
             .map(|s| s.depends_on.iter().map(|d| index[d.as_str()]).collect())
             .collect();
+        let mut dependents = vec![Vec::new(); deps.len()];
+        for (i, ds) in deps.iter().enumerate() {
+            for &d in ds {
+                dependents[d].push(i);
+            }
+        }
+        let unmet = deps.iter().map(Vec::len).collect();
         let steps: Vec<StepState> = template
             .steps
             .iter()
@@ -157,9 +172,13 @@ impl Task {
             correlation_id,
             context,
             traceparent: None,
+            open: steps.len(),
             steps,
             by_uuid,
             deps,
+            dependents,
+            unmet,
+            any_failed: false,
             status: TaskStatus::Pending,
         })
     }
@@ -198,7 +217,15 @@ impl Task {
             return Vec::new();
         }
         self.status = TaskStatus::Running;
-        self.advance()
+        let roots: Vec<usize> = (0..self.steps.len())
+            .filter(|&i| self.unmet[i] == 0)
+            .collect();
+        let mut actions: Vec<Action> = roots
+            .into_iter()
+            .map(|i| Action::Dispatch(Box::new(self.dispatch(i))))
+            .collect();
+        self.finish_if_idle(&mut actions);
+        actions
     }
 
     /// Records one attempt's result and returns what to do next: a retry, newly ready
@@ -221,57 +248,56 @@ impl Task {
         let max = self.template.steps[i].max_attempts;
         let state = &mut self.steps[i];
         let retry = !result.success && result.metadata.retryable && state.attempts < max;
-        state.status = match (result.success, retry) {
-            (true, _) => StepStatus::Complete,
-            (false, true) => StepStatus::Pending,
-            (false, false) => StepStatus::Failed,
-        };
+        let success = result.success;
         state.last = Some(result);
-        Ok(self.advance())
+        let mut actions = Vec::new();
+        if success {
+            self.steps[i].status = StepStatus::Complete;
+            self.open -= 1;
+            for k in 0..self.dependents[i].len() {
+                let j = self.dependents[i][k];
+                self.unmet[j] -= 1;
+                if self.unmet[j] == 0 && self.steps[j].status == StepStatus::Pending {
+                    actions.push(Action::Dispatch(Box::new(self.dispatch(j))));
+                }
+            }
+        } else if retry {
+            // Its dependencies are still complete: it is ready again at once.
+            actions.push(Action::Dispatch(Box::new(self.dispatch(i))));
+        } else {
+            self.steps[i].status = StepStatus::Failed;
+            self.open -= 1;
+            self.any_failed = true;
+            self.skip_dependents_of(i);
+        }
+        self.finish_if_idle(&mut actions);
+        Ok(actions)
     }
 
-    /// Dispatches everything ready, skips what can never run, and finishes when idle.
-    fn advance(&mut self) -> Vec<Action> {
-        let mut actions = Vec::new();
-        // Skipping can make more steps skippable; one pass in dependency order is not
-        // guaranteed by template order, so loop until nothing changes.
-        loop {
-            let mut changed = false;
-            for i in 0..self.steps.len() {
-                if self.steps[i].status != StepStatus::Pending {
-                    continue;
-                }
-                let dep_states: Vec<StepStatus> =
-                    self.deps[i].iter().map(|&d| self.steps[d].status).collect();
-                if dep_states
-                    .iter()
-                    .any(|s| matches!(s, StepStatus::Failed | StepStatus::Skipped))
-                {
-                    self.steps[i].status = StepStatus::Skipped;
-                    changed = true;
-                } else if dep_states.iter().all(|s| *s == StepStatus::Complete) {
-                    actions.push(Action::Dispatch(Box::new(self.dispatch(i))));
-                    changed = true;
-                }
-            }
-            if !changed {
-                break;
+    /// Skips every pending step downstream of `failed`: none of them can ever run. Work is
+    /// proportional to the steps skipped, so a task of any size costs O(1) per result on
+    /// the success path.
+    fn skip_dependents_of(&mut self, failed: usize) {
+        let mut stack = self.dependents[failed].clone();
+        while let Some(j) = stack.pop() {
+            if self.steps[j].status == StepStatus::Pending {
+                self.steps[j].status = StepStatus::Skipped;
+                self.open -= 1;
+                stack.extend_from_slice(&self.dependents[j]);
             }
         }
-        let idle = !self
-            .steps
-            .iter()
-            .any(|s| matches!(s.status, StepStatus::InFlight | StepStatus::Pending));
-        if idle && self.status == TaskStatus::Running {
-            let all_ok = self.steps.iter().all(|s| s.status == StepStatus::Complete);
-            self.status = if all_ok {
-                TaskStatus::Complete
-            } else {
+    }
+
+    /// Finishes the task once no step is pending or in flight.
+    fn finish_if_idle(&mut self, actions: &mut Vec<Action>) {
+        if self.open == 0 && self.status == TaskStatus::Running {
+            self.status = if self.any_failed {
                 TaskStatus::Error
+            } else {
+                TaskStatus::Complete
             };
             actions.push(Action::Finished(self.outcome()));
         }
-        actions
     }
 
     fn dispatch(&mut self, i: usize) -> ReadyStep {

@@ -51,7 +51,8 @@ impl PyWorker {
     }
 
     /// Runs a task (a template path or dict) and returns its result as a dict. Waits with the
-    /// GIL released, in slices, so handler threads run and Ctrl-C is honoured.
+    /// GIL released, in slices, so handler threads run and Ctrl-C is honoured; the waiting
+    /// thread drives the task itself meanwhile.
     #[pyo3(signature = (template, context=None, timeout=None))]
     fn run_task(
         &self,
@@ -80,8 +81,8 @@ impl PyWorker {
                 })
                 .transpose()?;
             let worker = &self.0;
-            let task_uuid = worker
-                .submit_task(template, context)
+            let mut run = worker
+                .start_task(template, context)
                 .map_err(|e| errors::to_py(py, e))?;
             let deadline = timeout.map(|t| Instant::now() + t);
             loop {
@@ -89,7 +90,7 @@ impl PyWorker {
                     SLICE.min(d.saturating_duration_since(Instant::now()))
                 });
                 let waited = py
-                    .detach(|| worker.try_wait(task_uuid, slice))
+                    .detach(|| run.wait(slice))
                     .map_err(|e| errors::to_py(py, e))?;
                 if let Some(result) = waited {
                     let json =
@@ -101,7 +102,10 @@ impl PyWorker {
                         let millis = u64::try_from(t.as_millis()).unwrap_or(u64::MAX);
                         return Err(errors::to_py(
                             py,
-                            TaskerError::TaskTimeout { task_uuid, millis },
+                            TaskerError::TaskTimeout {
+                                task_uuid: run.task_uuid(),
+                                millis,
+                            },
                         ));
                     }
                 }

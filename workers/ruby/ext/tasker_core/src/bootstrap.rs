@@ -56,7 +56,8 @@ impl RbWorker {
     }
 
     /// `run_task(template, context, timeout_seconds_or_nil)`: a template path or Hash. Waits
-    /// with the GVL released, in slices, so handler threads run and Ctrl-C is honoured.
+    /// with the GVL released, in slices, so handler threads run and Ctrl-C is honoured; the
+    /// waiting thread drives the task itself meanwhile.
     fn run_task(
         ruby: &Ruby,
         rb_self: &Self,
@@ -78,16 +79,16 @@ impl RbWorker {
                 })
                 .transpose()?;
             let worker = &rb_self.0;
-            let task_uuid = worker
-                .submit_task(template, context)
+            let mut run = worker
+                .start_task(template, context)
                 .map_err(|e| errors::to_ruby(ruby, e))?;
             let deadline = timeout.map(|t| Instant::now() + t);
             loop {
                 let slice = deadline.map_or(SLICE, |d| {
                     SLICE.min(d.saturating_duration_since(Instant::now()))
                 });
-                let waited = gvl::without_gvl(|| worker.try_wait(task_uuid, slice))
-                    .map_err(|e| errors::to_ruby(ruby, e))?;
+                let waited =
+                    gvl::without_gvl(|| run.wait(slice)).map_err(|e| errors::to_ruby(ruby, e))?;
                 if let Some(result) = waited {
                     let json = serde_json::to_value(&result)
                         .map_err(|e| errors::internal(ruby, &e.to_string()))?;
@@ -95,7 +96,7 @@ impl RbWorker {
                 }
                 if let (Some(d), Some(t)) = (deadline, timeout) {
                     if Instant::now() >= d {
-                        return Err(timed_out(ruby, task_uuid, t));
+                        return Err(timed_out(ruby, run.task_uuid(), t));
                     }
                 }
                 ruby.thread_check_ints()?;

@@ -13,6 +13,7 @@ require_relative "tasker_core/step_handler"
 require_relative "tasker_core/handler_registry"
 require_relative "tasker_core/task_result"
 require_relative "tasker_core/event_bridge"
+require_relative "tasker_core/deadline"
 require_relative "tasker_core/subscriber"
 require_relative "tasker_core/worker"
 require_relative "tasker_core/fork_hook"
@@ -126,6 +127,7 @@ module TaskerCore
       @worker&.forked!
       @worker = nil
       @mutex = Mutex.new
+      Deadline.reset_after_fork
     end
   end
 end

@@ -54,7 +54,7 @@ module TaskerCore
 
       Thread.current[:tasker_core_step] = { trace_id: context.trace_id, span_id: context.span_id,
                                             step_name: context.step_name }
-      value = Timeout.timeout(timeout) { handler.call(context) }
+      value = Deadline.guard(timeout) { handler.call(context) }
       value.is_a?(StepHandler::Result) ? value : StepHandler::Result.new(success: true, result: value, metadata: {})
     rescue Timeout::Error
       StepHandler::Result.new(success: false, error_message: "handler timed out after #{timeout} s",

@@ -10,18 +10,37 @@ from typing import Any, Iterator, Optional, Tuple
 
 from .types import StepContext
 
-try:
-    from opentelemetry import context as _otel_context
-    from opentelemetry import trace as _otel_trace
-    from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
-
-    AVAILABLE = True
-except ImportError:  # the application does not use OpenTelemetry
-    AVAILABLE = False
-
-__all__ = ["AVAILABLE", "set_enabled", "step_span"]
+__all__ = ["available", "set_enabled", "step_span"]
 
 _enabled = True
+# opentelemetry is imported at the first step, not with the package: importing it costs
+# tens of milliseconds, which `import tasker_core` (phase 1) should not pay.
+_api: Optional[Any] = None
+_loaded = False
+
+
+def _load() -> Optional[Any]:
+    global _api, _loaded
+    if not _loaded:
+        try:
+            from opentelemetry import context, trace
+
+            _api = (context, trace)
+        except ImportError:  # the application does not use OpenTelemetry
+            _api = None
+        _loaded = True
+    return _api
+
+
+def available() -> bool:
+    """Whether ``opentelemetry-api`` can be imported (it is imported on first use)."""
+    return _load() is not None
+
+
+def __getattr__(name: str) -> Any:
+    if name == "AVAILABLE":
+        return available()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def set_enabled(enabled: bool) -> None:
@@ -37,13 +56,17 @@ def step_span(ctx: StepContext) -> Iterator[Tuple[Optional[Tuple[str, str]], Any
     Yields ``(ids, otel_context)``: ``ids`` are the (trace_id, span_id) to return with the
     completion when a real span was made (an SDK is configured), else None; ``otel_context``
     is the context to attach where the handler actually runs (an event loop)."""
-    if not (AVAILABLE and _enabled and ctx.trace_id and ctx.span_id):
+    trace_id, span_id = ctx.trace_id, ctx.span_id
+    api = _load() if (_enabled and trace_id and span_id) else None
+    if api is None or not trace_id or not span_id:
         yield None, None
         return
+    _otel_context, _otel_trace = api
+    NonRecordingSpan, SpanContext, TraceFlags = _otel_trace.NonRecordingSpan, _otel_trace.SpanContext, _otel_trace.TraceFlags
     flags = int(ctx.traceparent[-2:], 16) if ctx.traceparent else 1
     parent = SpanContext(
-        trace_id=int(ctx.trace_id, 16),
-        span_id=int(ctx.span_id, 16),
+        trace_id=int(trace_id, 16),
+        span_id=int(span_id, 16),
         is_remote=True,
         trace_flags=TraceFlags(flags),
     )
@@ -59,9 +82,11 @@ def step_span(ctx: StepContext) -> Iterator[Tuple[Optional[Tuple[str, str]], Any
 
 def attach(otel_ctx: Any) -> Any:
     """Attaches ``otel_ctx`` in the current thread or task; returns the detach token."""
-    return _otel_context.attach(otel_ctx) if (AVAILABLE and otel_ctx is not None) else None
+    api = _load() if otel_ctx is not None else None
+    return api[0].attach(otel_ctx) if api is not None else None
 
 
 def detach(token: Any) -> None:
-    if token is not None:
-        _otel_context.detach(token)
+    api = _load() if token is not None else None
+    if api is not None:
+        api[0].detach(token)

@@ -4,11 +4,9 @@ step with its reason."""
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
-import inspect
 import threading
-from typing import Any, Awaitable, Dict, Optional
+from collections.abc import Awaitable as _Awaitable
+from typing import TYPE_CHECKING, Any, Awaitable, Dict, Optional
 
 from . import otel
 from .errors import CompletionError, ConversionError
@@ -17,18 +15,31 @@ from .handler import HandlerRegistry
 from .tracing import _current_step, debug
 from .types import StepResult
 
+if TYPE_CHECKING:
+    import asyncio
+
 __all__ = ["Subscriber"]
+
+
+class _TimedOut(Exception):
+    """An async handler outlived its step's timeout."""
 
 
 class _EventLoopThread:
     """One asyncio loop on a daemon thread: async handlers run there concurrently, and a
-    host thread only waits for its own handler's future."""
+    host thread only waits for its own handler's future.
+
+    asyncio is imported when the first async handler runs, not with the package: it is
+    most of what ``import tasker_core`` would otherwise cost, and sync-only workers never
+    need it."""
 
     def __init__(self) -> None:
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._lock = threading.Lock()
 
     def loop(self) -> asyncio.AbstractEventLoop:
+        import asyncio
+
         with self._lock:
             if self._loop is None:
                 loop = asyncio.new_event_loop()
@@ -46,12 +57,15 @@ class _EventLoopThread:
                 otel.detach(otel_token)
                 _current_step.reset(token)
 
+        import asyncio
+        import concurrent.futures
+
         future = asyncio.run_coroutine_threadsafe(with_context(), self.loop())
         try:
             return future.result(timeout)
-        except concurrent.futures.TimeoutError:
+        except (concurrent.futures.TimeoutError, asyncio.TimeoutError):
             future.cancel()
-            raise
+            raise _TimedOut() from None
 
     def stop(self) -> None:
         with self._lock:
@@ -88,9 +102,9 @@ class Subscriber:
                               error_type="UnknownHandlerError", retryable=False)
         try:
             value = fn(ctx)
-            if inspect.isawaitable(value):
+            if isinstance(value, _Awaitable):
                 value = self.async_loop.run(value, timeout, ids, otel_ctx)
-        except (concurrent.futures.TimeoutError, asyncio.TimeoutError):
+        except _TimedOut:
             return StepResult(False, error_message=f"handler timed out after {timeout} s", error_type="timeout")
         except Exception as e:  # a handler's exception is the step's failure, not ours
             retryable = getattr(e, "retryable", True)

@@ -1,7 +1,7 @@
 """Python side of `make bench`: prints one JSON object of measurements.
 
 Run with the installed wheel. Modes: run (round trip and throughput), startup, leak,
-ffi_floor, poller (the spec's 10 ms sleep-poll design), otel_sdk (a pure-Python
+native_load, ffi_floor, poller (the spec's 10 ms sleep-poll design), otel_sdk (a pure-Python
 opentelemetry-sdk span per handler call)."""
 
 from __future__ import annotations
@@ -74,6 +74,22 @@ def mode_startup(a):
     w.stop()
     return {"phase1_ms": (t1 - t0) * 1e3, "bootstrap_ms": (t2 - t1) * 1e3,
             "rss_before_kb": rss0, "rss_after_phase1_kb": rss1, "rss_after_bootstrap_kb": rss2}
+
+
+def mode_native_load(a):
+    """Loads only the extension module: dlopen plus its init, which is phase 1 proper
+    (console logging, no runtime), without the Python package around it."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("tasker_core")
+    so = next(Path(spec.submodule_search_locations[0]).glob("_tasker_core*.so"))
+    t0 = time.perf_counter()
+    ext = importlib.util.spec_from_file_location("tasker_core._tasker_core", so)
+    module = importlib.util.module_from_spec(ext)
+    ext.loader.exec_module(module)
+    t1 = time.perf_counter()
+    return {"native_phase1_ms": (t1 - t0) * 1e3}
 
 
 def mode_leak(a):

@@ -1,7 +1,7 @@
 # frozen_string_literal: true
 
 # Ruby side of `make bench`: prints one JSON object of measurements, using the installed gem.
-# Modes: run, startup, leak, ffi_floor, poller (the spec's 10 ms sleep-poll design).
+# Modes: run, startup, native_load, leak, ffi_floor, poller (the spec's 10 ms sleep-poll design).
 
 require "json"
 require "optparse"
@@ -59,6 +59,13 @@ out =
     w.stop
     { phase1_ms: (t1 - t0) * 1e3, bootstrap_ms: (t2 - t1) * 1e3, rss_before_kb: rss0,
       rss_after_phase1_kb: rss1, rss_after_bootstrap_kb: rss2 }
+  when "native_load"
+    # Only the extension: dlopen plus its init (phase 1 proper), without the Ruby library.
+    gem_lib = Gem::Specification.find_by_name("tasker-core").full_require_paths
+    so = gem_lib.map { |d| File.join(d, "tasker_core.so") }.find { |f| File.exist?(f) }
+    t = now
+    require so
+    { native_phase1_ms: (now - t) * 1e3 }
   when "leak"
     require "tasker_core"
     TaskerCore.register_handler("noop") { |_ctx| nil }

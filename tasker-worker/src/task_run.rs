@@ -12,13 +12,16 @@
 //! the task moves to the runtime to finish there, so no step is lost half way.
 
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
-use tasker_shared::TaskerResult;
+use tasker_shared::{TaskerError, TaskerResult};
 use tokio::runtime::Handle;
 use uuid::Uuid;
 
+use crate::bridge::EventBridge;
 use crate::driver::TaskResult;
 
 type Drive = Pin<Box<dyn Future<Output = TaskerResult<TaskResult>> + Send>>;
@@ -27,6 +30,7 @@ type Drive = Pin<Box<dyn Future<Output = TaskerResult<TaskResult>> + Send>>;
 pub struct TaskRun {
     task_uuid: Uuid,
     handle: Handle,
+    bridge: Arc<EventBridge>,
     drive: Option<Drive>,
 }
 
@@ -40,10 +44,16 @@ impl std::fmt::Debug for TaskRun {
 }
 
 impl TaskRun {
-    pub(crate) fn new(task_uuid: Uuid, handle: Handle, drive: Drive) -> Self {
+    pub(crate) fn new(
+        task_uuid: Uuid,
+        handle: Handle,
+        bridge: Arc<EventBridge>,
+        drive: Drive,
+    ) -> Self {
         Self {
             task_uuid,
             handle,
+            bridge,
             drive: Some(drive),
         }
     }
@@ -58,20 +68,35 @@ impl TaskRun {
     /// After the result has been returned, further calls fail with `Internal`.
     pub fn wait(&mut self, slice: Duration) -> TaskerResult<Option<TaskResult>> {
         let Some(drive) = self.drive.as_mut() else {
-            return Err(tasker_shared::TaskerError::Internal(format!(
+            return Err(TaskerError::Internal(format!(
                 "task {} has already been collected",
                 self.task_uuid
             )));
         };
-        // The timer is made inside `block_on`, where the runtime is current.
-        let waited = self
-            .handle
-            .block_on(async { tokio::time::timeout(slice, drive.as_mut()).await });
+        // The timer is made inside `block_on`, where the runtime is current. If `stop` shuts
+        // the runtime down while this thread is in the slice, Tokio's timer panics; that is
+        // the worker stopping, reported as such, never an unwind into the host.
+        let handle = &self.handle;
+        let waited = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            handle.block_on(async { tokio::time::timeout(slice, drive.as_mut()).await })
+        }));
         match waited {
-            Err(_elapsed) => Ok(None),
-            Ok(result) => {
+            Ok(Err(_elapsed)) => Ok(None),
+            Ok(Ok(result)) => {
                 self.drive = None;
                 result.map(Some)
+            }
+            Err(panic) => {
+                self.drive = None;
+                if self.bridge.is_closed() {
+                    Err(TaskerError::Stopped)
+                } else {
+                    Err(TaskerError::Internal(format!(
+                        "task {} failed while being driven: {}",
+                        self.task_uuid,
+                        tasker_shared::panic_message(&*panic)
+                    )))
+                }
             }
         }
     }

@@ -235,6 +235,7 @@ impl Worker {
         Ok(TaskRun::new(
             task_uuid,
             self.inner.handle.clone(),
+            self.inner.bridge.clone(),
             Box::pin(drive),
         ))
     }

@@ -16,10 +16,23 @@ use crate::trace_context::{self, TraceIds, TraceParent};
 use crate::types::{
     StepExecutionCompletionEvent, StepExecutionEvent, StepExecutionMetadata, StepExecutionResult,
 };
-use crate::workflow::ReadyStep;
+use crate::workflow::{ReadyStep, TaskTemplate};
 
 /// Opens `worker.step_execution` for a ready step, as a child of the task's root context
 /// (the message's traceparent), and returns it with its real ids.
+/// The task's root span, `worker.task_execution`: every step of the task descends from it,
+/// so the task is one trace.
+pub fn task_span(template: &TaskTemplate, task_uuid: Uuid, correlation_id: Uuid) -> Span {
+    info_span!(
+        "worker.task_execution",
+        task_uuid = %task_uuid,
+        correlation_id = %correlation_id,
+        namespace = %template.namespace,
+        task_name = %template.name,
+        version = %template.version,
+    )
+}
+
 pub fn execution_span(ready: &ReadyStep) -> (Span, Option<TraceIds>) {
     let seq = &ready.sequence;
     let span = info_span!(

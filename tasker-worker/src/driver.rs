@@ -9,14 +9,14 @@ use futures::stream::FuturesUnordered;
 use futures::{FutureExt, StreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use tasker_shared::trace_context;
 use tasker_shared::types::StepExecutionResult;
 use tasker_shared::workflow::{
     Action, ReadyStep, StepRecord, Task, TaskOutcome, TaskStatus, TaskTemplate,
 };
 use tasker_shared::{TaskerError, TaskerResult};
+use tasker_shared::{step_spans, trace_context};
 use tokio::sync::Semaphore;
-use tracing::{Instrument, info_span};
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::processor::CommandProcessor;
@@ -77,7 +77,7 @@ impl Steps {
     async fn process(&self, ready: ReadyStep) -> StepExecutionResult {
         let step_uuid = ready.message.step_uuid;
         let Ok(_permit) = self.permits.acquire().await else {
-            return stopped(step_uuid);
+            return step_spans::abandoned(step_uuid);
         };
         AssertUnwindSafe(self.processor.handle_execute_step(ready))
             .catch_unwind()
@@ -97,16 +97,6 @@ impl Steps {
     }
 }
 
-fn stopped(step_uuid: Uuid) -> StepExecutionResult {
-    StepExecutionResult::failure(
-        step_uuid,
-        "the worker stopped before the step completed",
-        "worker_stopped",
-        false,
-        0,
-    )
-}
-
 /// Runs one task to its end under a `worker.task_execution` root span: every step of the
 /// task is a descendant of it, so the task is one trace.
 pub(crate) async fn drive(
@@ -116,14 +106,7 @@ pub(crate) async fn drive(
     task_uuid: Uuid,
     correlation_id: Uuid,
 ) -> TaskerResult<TaskResult> {
-    let root = info_span!(
-        "worker.task_execution",
-        task_uuid = %task_uuid,
-        correlation_id = %correlation_id,
-        namespace = %template.namespace,
-        task_name = %template.name,
-        version = %template.version,
-    );
+    let root = step_spans::task_span(&template, task_uuid, correlation_id);
     let root_ids = trace_context::span_ids(&root);
     let trace_id = root_ids.as_ref().map(|i| i.trace_id.clone());
     let mut task = Task::new(template, context, task_uuid, correlation_id)?

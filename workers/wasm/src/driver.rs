@@ -6,11 +6,9 @@ use std::collections::VecDeque;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use serde_json::{Value, json};
-use tasker_shared::step_spans;
-use tasker_shared::trace_context;
 use tasker_shared::types::StepExecutionResult;
 use tasker_shared::workflow::{Action, ReadyStep, Task, TaskTemplate};
-use tracing::info_span;
+use tasker_shared::{step_spans, trace_context};
 use uuid::Uuid;
 
 use crate::bridge::{self, Outcome};
@@ -49,14 +47,7 @@ pub(crate) async fn drive(
     default_timeout_ms: f64,
 ) -> Result<Value, WasmError> {
     let (task_uuid, correlation_id) = (Uuid::new_v4(), Uuid::new_v4());
-    let root = info_span!(
-        "worker.task_execution",
-        task_uuid = %task_uuid,
-        correlation_id = %correlation_id,
-        namespace = %template.namespace,
-        task_name = %template.name,
-        version = %template.version,
-    );
+    let root = step_spans::task_span(&template, task_uuid, correlation_id);
     let root_ids = trace_context::span_ids(&root);
     let mut task = Task::new(template, context, task_uuid, correlation_id)?
         .with_traceparent(root_ids.as_ref().map(|i| i.traceparent.clone()));

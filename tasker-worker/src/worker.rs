@@ -297,24 +297,7 @@ impl Worker {
     /// Blocks until a submitted task finishes, up to `timeout` (`None` waits as long as it
     /// takes). Call it with the host's global lock released, never on a runtime thread.
     pub fn wait(&self, task_uuid: Uuid, timeout: Option<Duration>) -> TaskerResult<TaskResult> {
-        let deadline = timeout.map(|t| Instant::now() + t);
-        loop {
-            let slice = match deadline {
-                Some(d) => d.saturating_duration_since(Instant::now()),
-                None => Duration::from_secs(3600),
-            };
-            if let Some(result) = self.try_wait(task_uuid, slice)? {
-                return Ok(result);
-            }
-            if let (Some(d), Some(t)) = (deadline, timeout) {
-                if Instant::now() >= d {
-                    return Err(TaskerError::TaskTimeout {
-                        task_uuid,
-                        millis: u64::try_from(t.as_millis()).unwrap_or(u64::MAX),
-                    });
-                }
-            }
-        }
+        wait_in_slices(task_uuid, timeout, |slice| self.try_wait(task_uuid, slice))
     }
 
     /// Runs a task to its end, blocking the calling thread, which drives the task itself
@@ -331,20 +314,7 @@ impl Worker {
             return self.wait(task_uuid, timeout);
         }
         let mut run = self.start_task(template, context)?;
-        let slice = timeout.unwrap_or(Duration::from_secs(3600));
-        let deadline = Instant::now() + slice;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if let Some(result) = run.wait(left)? {
-                return Ok(result);
-            }
-            if let Some(t) = timeout.filter(|_| Instant::now() >= deadline) {
-                return Err(TaskerError::TaskTimeout {
-                    task_uuid: run.task_uuid(),
-                    millis: u64::try_from(t.as_millis()).unwrap_or(u64::MAX),
-                });
-            }
-        }
+        wait_in_slices(run.task_uuid(), timeout, |slice| run.wait(slice))
     }
 
     /// For a forked child: this worker's runtime threads exist only in the parent, so it is
@@ -435,6 +405,33 @@ impl Worker {
         }
         tracing::info!(worker_id = %self.worker_id(), abandoned_steps = abandoned, "Worker stopped");
         telemetry.map_err(TaskerError::from)
+    }
+}
+
+/// Calls `wait_slice` until it yields the task's result, giving up with `TaskTimeout` once
+/// `timeout` has passed (`None`: never).
+fn wait_in_slices(
+    task_uuid: Uuid,
+    timeout: Option<Duration>,
+    mut wait_slice: impl FnMut(Duration) -> TaskerResult<Option<TaskResult>>,
+) -> TaskerResult<TaskResult> {
+    let deadline = timeout.map(|t| Instant::now() + t);
+    loop {
+        let slice = match deadline {
+            Some(d) => d.saturating_duration_since(Instant::now()),
+            None => Duration::from_secs(3600),
+        };
+        if let Some(result) = wait_slice(slice)? {
+            return Ok(result);
+        }
+        if let (Some(d), Some(t)) = (deadline, timeout) {
+            if Instant::now() >= d {
+                return Err(TaskerError::TaskTimeout {
+                    task_uuid,
+                    millis: u64::try_from(t.as_millis()).unwrap_or(u64::MAX),
+                });
+            }
+        }
     }
 }
 

@@ -21,12 +21,6 @@ module TaskerCore
 
     Entry = Struct.new(:thread, :at, :expired)
 
-    @mutex = Thread::Mutex.new
-    @wake = Thread::ConditionVariable.new
-    @entries = {}.compare_by_identity
-    @watchdog = nil
-    @sleeping_until = Float::INFINITY
-
     class << self
       # Runs the block; raises +Timeout::Error+ if it runs longer than +seconds+.
       #
@@ -61,7 +55,8 @@ module TaskerCore
       end
 
       # @api private
-      # After fork the watchdog thread is gone; the next guard starts a new one.
+      # Fresh state, at load and after fork (where the watchdog thread is gone; the next
+      # guard starts a new one).
       def reset_after_fork
         @mutex = Thread::Mutex.new
         @wake = Thread::ConditionVariable.new
@@ -118,5 +113,7 @@ module TaskerCore
         end
       end
     end
+
+    reset_after_fork
   end
 end

@@ -40,6 +40,18 @@ def telemetry(endpoint):
     return {"enabled": True, "endpoint": endpoint, "service_name": "bench-python"} if endpoint else {"enabled": False}
 
 
+# A worker whose collector fell behind still reports its figures, and says so.
+EXPORT_ERROR = []
+
+
+def stop_quietly(w):
+    import tasker_core
+    try:
+        w.stop()
+    except tasker_core.TelemetryError as e:
+        EXPORT_ERROR.append(str(e))
+
+
 def mode_run(a):
     import tasker_core
     tasker_core.register_handler("noop", lambda ctx: None)
@@ -57,7 +69,7 @@ def mode_run(a):
         r = w.run_task(many_steps(a.steps), timeout=600)
         assert r.status == "complete"
         rates.append(a.steps / (time.perf_counter() - t))
-    w.stop()
+    stop_quietly(w)
     return {"p50_us": pct(samples, 50), "p99_us": pct(samples, 99), "mean_us": statistics.mean(samples),
             "throughput_steps_per_s": max(rates)}
 
@@ -71,7 +83,7 @@ def mode_startup(a):
     w = tasker_core.bootstrap_worker(concurrency=1, telemetry=telemetry(a.endpoint))
     t2 = time.perf_counter()
     rss2 = rss_kb()
-    w.stop()
+    stop_quietly(w)
     return {"phase1_ms": (t1 - t0) * 1e3, "bootstrap_ms": (t2 - t1) * 1e3,
             "rss_before_kb": rss0, "rss_after_phase1_kb": rss1, "rss_after_bootstrap_kb": rss2}
 
@@ -102,7 +114,7 @@ def mode_leak(a):
     for _ in range(max(1, a.steps // 1000)):
         w.run_task(batch, timeout=600)
     grown = rss_kb() - base
-    w.stop()
+    stop_quietly(w)
     return {"steps": max(1, a.steps // 1000) * 1000, "rss_growth_kb": grown, "rss_kb": base + grown}
 
 
@@ -193,6 +205,8 @@ def main():
     p.add_argument("--steps", type=int, default=5000)
     a = p.parse_args()
     out = globals()[f"mode_{a.mode}"](a)
+    if EXPORT_ERROR:
+        out["export_error"] = EXPORT_ERROR[0]
     out.update(language="python", mode=a.mode, telemetry=bool(a.endpoint), concurrency=a.concurrency)
     sys.stdout.write("BENCH " + json.dumps(out) + "\n")
     sys.stdout.flush()

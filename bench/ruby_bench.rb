@@ -23,6 +23,13 @@ def pct(samples, p)
 end
 def one_step(name = "noop") = { namespace: "bench", name: "one", steps: [{ name: "s", handler: name }] }
 def many_steps(n, name = "noop") = { namespace: "bench", name: "many", steps: Array.new(n) { |i| { name: "s#{i}", handler: name } } }
+# A worker whose collector fell behind still reports its figures, and says so.
+$export_error = nil
+def stop_quietly(worker)
+  worker.stop
+rescue TaskerCore::TelemetryError => e
+  $export_error = e.message
+end
 def telemetry(endpoint) = endpoint ? { enabled: true, endpoint: endpoint, service_name: "bench-ruby" } : { enabled: false }
 
 out =
@@ -44,7 +51,7 @@ out =
 
       opts[:steps] / (now - t)
     end
-    w.stop
+    stop_quietly(w)
     { p50_us: pct(samples, 50), p99_us: pct(samples, 99), mean_us: samples.sum / samples.size,
       throughput_steps_per_s: rates.max }
   when "startup"
@@ -56,7 +63,7 @@ out =
     w = TaskerCore.bootstrap_worker(concurrency: 1, telemetry: telemetry(opts[:endpoint]))
     t2 = now
     rss2 = rss_kb
-    w.stop
+    stop_quietly(w)
     { phase1_ms: (t1 - t0) * 1e3, bootstrap_ms: (t2 - t1) * 1e3, rss_before_kb: rss0,
       rss_after_phase1_kb: rss1, rss_after_bootstrap_kb: rss2 }
   when "native_load"
@@ -78,7 +85,7 @@ out =
     rounds.times { w.run_task(batch, timeout: 600) }
     GC.start
     grown = rss_kb - base
-    w.stop
+    stop_quietly(w)
     { steps: rounds * 1000, rss_growth_kb: grown, rss_kb: base + grown }
   when "ffi_floor"
     require "tasker_core"
@@ -114,6 +121,7 @@ out =
     abort "unknown mode #{mode.inspect}"
   end
 
+out[:export_error] = $export_error if $export_error
 $stdout.puts "BENCH #{JSON.generate(out.merge(language: "ruby", mode: mode, telemetry: !opts[:endpoint].nil?, concurrency: opts[:concurrency]))}"
 $stdout.flush
 exit!(0)

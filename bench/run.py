@@ -130,6 +130,16 @@ def verdict(value: float, target: float, lower_is_better: bool = True) -> str:
     return "met" if ok else "**missed**"
 
 
+def spans_lost(row: Dict[str, Any]) -> str:
+    """What the telemetry-on run lost to a collector that fell behind; Rust counts exactly."""
+    if not row.get("telemetry"):
+        return ""
+    if "spans_dropped" in row:
+        total = row["spans_dropped"] + row.get("spans_exported", 0)
+        return f"{row['spans_dropped']:,} of {total:,}"
+    return "some (below)" if row.get("export_error") else "none reported"
+
+
 def derive(r: Dict[str, Any]) -> Dict[str, Any]:
     d: Dict[str, Any] = {}
     for lang in ("rust", "ruby", "python", "node"):
@@ -155,8 +165,8 @@ def write_markdown(path: Path, r: Dict[str, Any], d: Dict[str, Any], meta: Dict[
              f"{meta['steps']} independent no-op steps. Telemetry on exports every span to a real "
              "local collector (rotel, blackhole exporter).\n")
     L.append("## Step round trip, per worker\n")
-    L.append("| worker | telemetry | concurrency | p50 µs | p99 µs | steps/s | target |")
-    L.append("|---|---|---|---|---|---|---|")
+    L.append("| worker | telemetry | concurrency | p50 µs | p99 µs | steps/s | spans lost | target |")
+    L.append("|---|---|---|---|---|---|---|---|")
     for row in r["run"]:
         lang = row["language"]
         notes = []
@@ -169,7 +179,7 @@ def write_markdown(path: Path, r: Dict[str, Any], d: Dict[str, Any], meta: Dict[
                          f"{verdict(row['throughput_steps_per_s'], tt, lower_is_better=False)}")
         L.append(f"| {lang} | {'on' if row['telemetry'] else 'off'} | {row['concurrency']} | "
                  f"{row['p50_us']:.1f} | {row['p99_us']:.1f} | {row['throughput_steps_per_s']:,.0f} | "
-                 f"{'; '.join(notes)} |")
+                 f"{spans_lost(row)} | {'; '.join(notes)} |")
     L.append("\n## What telemetry costs per step\n")
     L.append("p50 round trip with telemetry on minus off, at concurrency 1; and that cost beside "
              "one span of the OpenTelemetry SDK a user would reach for instead (Python's "
@@ -223,11 +233,17 @@ def write_markdown(path: Path, r: Dict[str, Any], d: Dict[str, Any], meta: Dict[
             L.append(f"- {lang}: {row['native_phase1_ms']:.2f} ms "
                      f"({verdict(row['native_phase1_ms'], TARGETS['phase1_ms'])} against the 1 ms target)")
     L.append("")
-    L.append("| worker | steps (telemetry on, concurrency 4) | RSS growth | target < 5 MB |")
-    L.append("|---|---|---|---|")
+    L.append("| worker | steps (telemetry on, concurrency 4) | RSS growth | target < 5 MB | spans lost |")
+    L.append("|---|---|---|---|---|")
     for row in r["leak"]:
         L.append(f"| {row['language']} | {row['steps']:,} | {row['rss_growth_kb'] / 1024:.2f} MiB | "
-                 f"{verdict(row['rss_growth_kb'], TARGETS['rss_growth_kb'])} |")
+                 f"{verdict(row['rss_growth_kb'], TARGETS['rss_growth_kb'])} | {spans_lost(row)} |")
+    lost = [row for row in r["run"] + r["leak"] if row.get("export_error")]
+    if lost:
+        L.append("\nSpans lost, as each worker's `stop` reported them (a collector that falls behind "
+                 "costs spans, counted and reported, never steps):\n")
+        for row in lost:
+            L.append(f"- {row['language']} {row['mode']} c={row['concurrency']}: {row['export_error']}")
     L.append("\n## Findings and what changed\n")
     L.extend(FINDINGS)
     L.append("\n## Reproduce\n")

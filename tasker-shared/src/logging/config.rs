@@ -141,6 +141,10 @@ pub struct TelemetryConfig {
     pub headers: Vec<(String, String)>,
     /// `OTEL_EXPORTER_OTLP_TIMEOUT` (milliseconds): bound on one export.
     pub export_timeout: Duration,
+    /// `OTEL_BSP_MAX_QUEUE_SIZE`: ended spans that may wait for the exporter. When the
+    /// collector falls this far behind, new spans are dropped (never the worker's steps) and
+    /// counted in [`TelemetryStats::spans_dropped`](crate::logging::TelemetryStats).
+    pub export_queue_size: usize,
     /// `OTEL_SERVICE_NAME`.
     pub service_name: String,
     /// `OTEL_SERVICE_VERSION`.
@@ -170,6 +174,7 @@ impl Default for TelemetryConfig {
             protocol: OtlpProtocol::default(),
             headers: Vec::new(),
             export_timeout: Duration::from_secs(10),
+            export_queue_size: opentelemetry_sdk::trace::OTEL_BSP_MAX_QUEUE_SIZE_DEFAULT,
             service_name: "tasker-core".to_owned(),
             service_version: env!("CARGO_PKG_VERSION").to_owned(),
             resource_attributes: Vec::new(),
@@ -218,6 +223,15 @@ impl TelemetryConfig {
                 c.export_timeout,
                 &mut c.warnings,
             );
+        }
+        if let Some(v) = get("OTEL_BSP_MAX_QUEUE_SIZE") {
+            match v.trim().parse::<usize>() {
+                Ok(n) if n > 0 => c.export_queue_size = n,
+                _ => c.warnings.push(format!(
+                    "OTEL_BSP_MAX_QUEUE_SIZE={v:?} is not a positive whole number; using {}",
+                    c.export_queue_size
+                )),
+            }
         }
         if let Some(v) = get("OTEL_SERVICE_NAME") {
             c.service_name = v.trim().to_owned();
@@ -428,6 +442,7 @@ mod tests {
             ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
             ("OTEL_EXPORTER_OTLP_HEADERS", "api-key=a%3Db,x-tenant=blue"),
             ("OTEL_EXPORTER_OTLP_TIMEOUT", "2500"),
+            ("OTEL_BSP_MAX_QUEUE_SIZE", "16384"),
             ("OTEL_SERVICE_NAME", "tasker-ruby-worker"),
             ("OTEL_SERVICE_VERSION", "0.1.0"),
             ("OTEL_RESOURCE_ATTRIBUTES", "team=core,region=eu"),
@@ -450,6 +465,7 @@ mod tests {
             ]
         );
         assert_eq!(c.export_timeout, Duration::from_millis(2500));
+        assert_eq!(c.export_queue_size, 16384);
         assert_eq!(c.service_name, "tasker-ruby-worker");
         assert_eq!(c.service_version, "0.1.0");
         assert_eq!(c.resource_attributes.len(), 2);
@@ -476,12 +492,14 @@ mod tests {
             ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
             ("OTEL_TRACES_SAMPLER_ARG", "7"),
             ("LOG_FORMAT", "xml"),
+            ("OTEL_BSP_MAX_QUEUE_SIZE", "0"),
         ]);
         assert!(!c.enabled);
         assert_eq!(c.protocol, OtlpProtocol::HttpProtobuf);
         assert_eq!(c.sampler, SamplerConfig::ParentBasedTraceIdRatio(1.0));
         assert_eq!(c.log_format, LogFormat::Compact);
-        assert_eq!(c.warnings().len(), 4, "{:?}", c.warnings());
+        assert_eq!(c.export_queue_size, 2048);
+        assert_eq!(c.warnings().len(), 5, "{:?}", c.warnings());
         assert!(c.warnings()[0].contains("TELEMETRY_ENABLED=\"maybe\""));
     }
 

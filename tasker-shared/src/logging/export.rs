@@ -6,20 +6,36 @@ use std::collections::HashMap;
 use opentelemetry_otlp::{WithExportConfig, WithHttpConfig, WithTonicConfig};
 use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SpanProcessor};
 
+use super::stats::{Admitted, Backlog, Observed};
+
 use super::{OtlpProtocol, TelemetryConfig, TelemetryError};
 
 /// The phase-2 span pipeline: an OTLP exporter behind the SDK's batch processor, which runs
 /// on its own thread and so needs no async runtime for HTTP.
 pub(super) fn batch_processor(
     config: &TelemetryConfig,
-) -> Result<BatchSpanProcessor, TelemetryError> {
-    let exporter = span_exporter(config)?;
-    // The exporter's own timeout (OTEL_EXPORTER_OTLP_TIMEOUT) bounds each export.
-    let mut processor = BatchSpanProcessor::builder(super::stats::Observed(exporter))
-        .with_batch_config(BatchConfigBuilder::default().build())
+) -> Result<Admitted<BatchSpanProcessor>, TelemetryError> {
+    let backlog = Backlog::default();
+    let exporter = Observed {
+        exporter: span_exporter(config)?,
+        backlog: Some(backlog.clone()),
+    };
+    // The exporter's own timeout (OTEL_EXPORTER_OTLP_TIMEOUT) bounds each export. The SDK's
+    // queue has the same bound as the admission count, which also covers the batch being
+    // exported, so the SDK never has to drop a span uncounted.
+    let mut processor = BatchSpanProcessor::builder(exporter)
+        .with_batch_config(
+            BatchConfigBuilder::default()
+                .with_max_queue_size(config.export_queue_size)
+                .build(),
+        )
         .build();
     processor.set_resource(&super::resource(config));
-    Ok(processor)
+    Ok(Admitted {
+        inner: processor,
+        backlog,
+        capacity: config.export_queue_size as u64,
+    })
 }
 
 /// Builds an OTLP exporter of either signal: the span and metric builders share their

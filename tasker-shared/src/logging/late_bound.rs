@@ -36,6 +36,9 @@ enum Slot {
 pub(crate) struct LateBound {
     slot: RwLock<Slot>,
     dropped: std::sync::atomic::AtomicU64,
+    /// Whether ended spans go anywhere (buffering or active): read on every event, so it
+    /// is an atomic beside the lock rather than a look under it.
+    recording: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for LateBound {
@@ -55,7 +58,13 @@ impl LateBound {
                 Slot::Idle
             }),
             dropped: 0.into(),
+            recording: buffering.into(),
         })
+    }
+
+    /// False while telemetry is off: span events would be built only to be thrown away.
+    pub(crate) fn is_recording(&self) -> bool {
+        self.recording.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub(crate) fn state_name(&self) -> &'static str {
@@ -80,6 +89,8 @@ impl LateBound {
         processor: Arc<dyn SpanProcessor>,
     ) -> (Option<Arc<dyn SpanProcessor>>, usize) {
         let mut slot = self.slot.write().unwrap_or_else(PoisonError::into_inner);
+        self.recording
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         let previous = std::mem::replace(&mut *slot, Slot::Active(processor.clone()));
         match previous {
             Slot::Buffering(spans) => {
@@ -98,6 +109,8 @@ impl LateBound {
     /// was active, for the caller to flush or abandon.
     pub(crate) fn detach(&self) -> Option<Arc<dyn SpanProcessor>> {
         let mut slot = self.slot.write().unwrap_or_else(PoisonError::into_inner);
+        self.recording
+            .store(false, std::sync::atomic::Ordering::Relaxed);
         match std::mem::replace(&mut *slot, Slot::Idle) {
             Slot::Active(p) => Some(p),
             _ => None,
@@ -215,5 +228,31 @@ pub(crate) fn describe(err: &OTelSdkError) -> String {
         OTelSdkError::AlreadyShutdown => "already shut down".to_owned(),
         OTelSdkError::Timeout(d) => format!("timed out after {} ms", d.as_millis()),
         OTelSdkError::InternalFailure(m) => m.clone(),
+    }
+}
+
+/// The OpenTelemetry layer's event filter: span events are recorded only while spans go
+/// somewhere. Spans themselves always pass, because their ids cross the FFI boundary whether
+/// or not anything is exported.
+pub(crate) struct EventsWhileRecording(pub(crate) Arc<LateBound>);
+
+impl<S> tracing_subscriber::layer::Filter<S> for EventsWhileRecording {
+    fn enabled(
+        &self,
+        meta: &tracing::Metadata<'_>,
+        _cx: &tracing_subscriber::layer::Context<'_, S>,
+    ) -> bool {
+        !meta.is_event() || self.0.is_recording()
+    }
+
+    fn callsite_enabled(
+        &self,
+        meta: &'static tracing::Metadata<'static>,
+    ) -> tracing::subscriber::Interest {
+        if meta.is_event() {
+            tracing::subscriber::Interest::sometimes()
+        } else {
+            tracing::subscriber::Interest::always()
+        }
     }
 }

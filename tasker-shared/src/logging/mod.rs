@@ -175,7 +175,7 @@ where
 {
     let t = telemetry();
     let mut processor =
-        opentelemetry_sdk::trace::SimpleSpanProcessor::new(stats::Observed(exporter));
+        opentelemetry_sdk::trace::SimpleSpanProcessor::new(stats::Observed::new(exporter));
     processor.set_resource(&resource(&config));
     if let Some(old) = t.late.detach() {
         let _ = old.shutdown_with_timeout(SHUTDOWN_TIMEOUT);
@@ -218,17 +218,17 @@ fn attach(
 }
 
 /// Exports everything ended so far. Bounded: the SDK waits at most 5 s for the exporter.
-/// Reports spans that could not be exported since the last flush.
+/// Reports spans that could not be exported, or were dropped for a full export queue, since
+/// the last flush or shutdown.
 pub fn flush_telemetry() -> Result<(), TelemetryError> {
     let Some(t) = TELEMETRY.get() else {
         return Ok(());
     };
-    let before = stats::failed_so_far();
     let spans = match t.late.active() {
         Some(p) => p
             .force_flush()
             .map_err(|e| late_bound::describe(&e))
-            .and_then(|()| stats::lost_since(before))
+            .and_then(|()| stats::unreported_losses())
             .map_err(TelemetryError::Flush),
         None => Ok(()),
     };
@@ -248,12 +248,11 @@ pub fn shutdown_telemetry() -> Result<(), TelemetryError> {
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .take();
-    let before = stats::failed_so_far();
     let spans = match t.late.detach() {
         Some(p) => p
             .shutdown_with_timeout(SHUTDOWN_TIMEOUT)
             .map_err(|e| late_bound::describe(&e))
-            .and_then(|()| stats::lost_since(before))
+            .and_then(|()| stats::unreported_losses())
             .map_err(TelemetryError::Shutdown),
         None => Ok(()),
     };

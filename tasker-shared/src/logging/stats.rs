@@ -1,17 +1,24 @@
 //! Export accounting. The SDK's processors swallow export errors (they can only log them),
 //! so every exporter we attach is wrapped to count what reached the collector and what did
 //! not. Flush and shutdown use the counts to say "N spans were lost" instead of a silent Ok.
+//!
+//! The SDK's batch processor also drops spans when its queue is full (a collector slower than
+//! the worker) and only counts them privately. [`Admitted`] keeps the queue bound itself,
+//! counting spans from the moment they are queued until their export finishes, so that every
+//! dropped span is counted here and the SDK's queue never overflows.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use opentelemetry::Context;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
 
 static EXPORTED: AtomicU64 = AtomicU64::new(0);
 static FAILED: AtomicU64 = AtomicU64::new(0);
+static DROPPED: AtomicU64 = AtomicU64::new(0);
 static LAST_ERROR: Mutex<Option<String>> = Mutex::new(None);
 
 /// What the span pipeline has done since the process started.
@@ -21,6 +28,9 @@ pub struct TelemetryStats {
     pub spans_exported: u64,
     /// Spans whose export failed (collector down, wrong endpoint, timeout).
     pub spans_failed: u64,
+    /// Spans dropped because `export_queue_size` spans were already waiting for a collector
+    /// that could not keep up.
+    pub spans_dropped: u64,
     /// Spans dropped from the pre-bootstrap buffer because it was full.
     pub spans_dropped_before_bootstrap: u64,
     /// The most recent export error.
@@ -31,6 +41,7 @@ pub(super) fn snapshot(dropped_before_bootstrap: u64) -> TelemetryStats {
     TelemetryStats {
         spans_exported: EXPORTED.load(Ordering::Relaxed),
         spans_failed: FAILED.load(Ordering::Relaxed),
+        spans_dropped: DROPPED.load(Ordering::Relaxed),
         spans_dropped_before_bootstrap: dropped_before_bootstrap,
         last_error: LAST_ERROR
             .lock()
@@ -39,35 +50,106 @@ pub(super) fn snapshot(dropped_before_bootstrap: u64) -> TelemetryStats {
     }
 }
 
-/// `Err` naming how many spans failed to export since `before` (a count of failed spans).
-pub(super) fn lost_since(before: u64) -> Result<(), String> {
-    let now = FAILED.load(Ordering::Relaxed);
-    if now <= before {
-        return Ok(());
+/// The failure and drop counts a flush or shutdown has already reported.
+static REPORTED: Mutex<(u64, u64)> = Mutex::new((0, 0));
+
+/// `Err` naming how many spans failed to export, and how many were dropped, since the last
+/// call (the last flush or shutdown).
+pub(super) fn unreported_losses() -> Result<(), String> {
+    let failed = FAILED.load(Ordering::Relaxed);
+    let dropped = DROPPED.load(Ordering::Relaxed);
+    let (before_failed, before_dropped) = std::mem::replace(
+        &mut *REPORTED.lock().unwrap_or_else(PoisonError::into_inner),
+        (failed, dropped),
+    );
+    let mut parts = Vec::new();
+    if failed > before_failed {
+        let reason = LAST_ERROR
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+            .unwrap_or_default();
+        parts.push(format!(
+            "{} span(s) could not be exported: {reason}",
+            failed - before_failed
+        ));
     }
-    let reason = LAST_ERROR
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clone()
-        .unwrap_or_default();
-    Err(format!(
-        "{} span(s) could not be exported: {reason}",
-        now - before
-    ))
+    if dropped > before_dropped {
+        parts.push(format!(
+            "{} span(s) were dropped because the export queue was full (the collector did not keep up; see OTEL_BSP_MAX_QUEUE_SIZE)",
+            dropped - before_dropped
+        ));
+    }
+    if parts.is_empty() {
+        Ok(())
+    } else {
+        Err(parts.join("; "))
+    }
 }
 
-pub(super) fn failed_so_far() -> u64 {
-    FAILED.load(Ordering::Relaxed)
-}
+/// Spans queued in one pipeline whose export has not finished.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Backlog(Arc<AtomicU64>);
 
-/// Wraps an exporter to count its outcomes.
+/// Admits a span to `inner` only while fewer than `capacity` are waiting; counts the rest.
 #[derive(Debug)]
-pub(crate) struct Observed<E>(pub(crate) E);
+pub(crate) struct Admitted<P> {
+    pub(crate) inner: P,
+    pub(crate) backlog: Backlog,
+    pub(crate) capacity: u64,
+}
+
+impl<P: SpanProcessor> SpanProcessor for Admitted<P> {
+    fn on_start(&self, span: &mut Span, cx: &Context) {
+        self.inner.on_start(span, cx);
+    }
+
+    fn on_end(&self, span: SpanData) {
+        if self.backlog.0.fetch_add(1, Ordering::AcqRel) >= self.capacity {
+            self.backlog.0.fetch_sub(1, Ordering::AcqRel);
+            DROPPED.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        self.inner.on_end(span);
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource);
+    }
+}
+
+/// Wraps an exporter to count its outcomes, and to release the spans it has finished with
+/// from its pipeline's [`Backlog`].
+#[derive(Debug)]
+pub(crate) struct Observed<E> {
+    pub(crate) exporter: E,
+    pub(crate) backlog: Option<Backlog>,
+}
+
+impl<E> Observed<E> {
+    pub(crate) fn new(exporter: E) -> Self {
+        Self {
+            exporter,
+            backlog: None,
+        }
+    }
+}
 
 impl<E: SpanExporter> SpanExporter for Observed<E> {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
         let n = batch.len() as u64;
-        let result = self.0.export(batch).await;
+        let result = self.exporter.export(batch).await;
+        if let Some(backlog) = &self.backlog {
+            backlog.0.fetch_sub(n, Ordering::AcqRel);
+        }
         match &result {
             Ok(()) => {
                 EXPORTED.fetch_add(n, Ordering::Relaxed);
@@ -82,14 +164,14 @@ impl<E: SpanExporter> SpanExporter for Observed<E> {
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.0.shutdown_with_timeout(timeout)
+        self.exporter.shutdown_with_timeout(timeout)
     }
 
     fn force_flush(&self) -> OTelSdkResult {
-        self.0.force_flush()
+        self.exporter.force_flush()
     }
 
     fn set_resource(&mut self, resource: &Resource) {
-        self.0.set_resource(resource);
+        self.exporter.set_resource(resource);
     }
 }

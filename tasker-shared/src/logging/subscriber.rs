@@ -12,12 +12,13 @@ use std::sync::{Mutex, OnceLock};
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_subscriber::filter::FilterExt;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer, Registry};
 
-use super::late_bound::{LateBound, LateBoundProcessor, LateBoundSampler};
+use super::late_bound::{EventsWhileRecording, LateBound, LateBoundProcessor, LateBoundSampler};
 use super::{LogFormat, Telemetry, TelemetryConfig};
 
 /// Crates that do the exporting (or are too chatty at INFO).
@@ -57,9 +58,16 @@ pub(super) fn phase_one(config: TelemetryConfig) -> Telemetry {
     let tracer = provider.tracer("tasker-core");
 
     let (console_filter, filter_warning) = console_filter(&config.log_filter);
+    // Every attribute here is built for every span and event, sampled or not, and then
+    // encoded by the exporter: source locations, thread names, targets and busy/idle timings
+    // of our own fixed spans would double the work of a step and tell an operator nothing.
     let otel = tracing_opentelemetry::layer()
         .with_tracer(tracer)
-        .with_filter(otel_filter());
+        .with_location(false)
+        .with_threads(false)
+        .with_target(false)
+        .with_tracked_inactivity(false)
+        .with_filter(otel_filter().and(EventsWhileRecording(late.clone())));
     let own_subscriber = Registry::default()
         .with(console_layer(config.log_format).with_filter(console_filter))
         .with(otel)

@@ -57,6 +57,15 @@ fn worker(endpoint: Option<&str>, concurrency: usize) -> RustWorker {
     .expect("worker")
 }
 
+/// A worker whose collector fell behind still reports its figures, and says so.
+static EXPORT_ERROR: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+fn stop(w: &RustWorker) {
+    if let Err(e) = w.stop() {
+        let _ = EXPORT_ERROR.set(e.to_string());
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mode = args.first().cloned().unwrap_or_default();
@@ -101,7 +110,7 @@ fn main() {
                     steps as f64 / s.elapsed().as_secs_f64()
                 })
                 .fold(0.0, f64::max);
-            w.stop().expect("stop");
+            stop(&w);
             let mean = lat.iter().sum::<f64>() / lat.len() as f64;
             json!({"p50_us": pct(&mut lat, 50.0), "p99_us": pct(&mut lat, 99.0), "mean_us": mean, "throughput_steps_per_s": best})
         }
@@ -114,7 +123,7 @@ fn main() {
             let w = worker(endpoint.as_deref(), 1);
             let p2 = s.elapsed() - p1;
             let rss2 = rss_kb();
-            w.stop().expect("stop");
+            stop(&w);
             json!({"phase1_ms": p1.as_secs_f64() * 1e3, "bootstrap_ms": p2.as_secs_f64() * 1e3,
                    "rss_before_kb": rss0, "rss_after_phase1_kb": rss1, "rss_after_bootstrap_kb": rss2})
         }
@@ -128,7 +137,7 @@ fn main() {
                 w.run_task(batch.clone(), json!({}), t).expect("task");
             }
             let grown = rss_kb() as i64 - base as i64;
-            w.stop().expect("stop");
+            stop(&w);
             json!({"steps": rounds * 1000, "rss_growth_kb": grown, "rss_kb": base as i64 + grown})
         }
         other => {
@@ -137,6 +146,12 @@ fn main() {
         }
     };
     let mut out = out;
+    let stats = tasker_shared::logging::telemetry_stats();
+    out["spans_exported"] = json!(stats.spans_exported);
+    out["spans_dropped"] = json!(stats.spans_dropped + stats.spans_failed);
+    if let Some(e) = EXPORT_ERROR.get() {
+        out["export_error"] = json!(e);
+    }
     out["language"] = json!("rust");
     out["mode"] = json!(mode);
     out["telemetry"] = json!(endpoint.is_some());

@@ -3,13 +3,15 @@ their context goes back with the completion."""
 
 from __future__ import annotations
 
+import json
+
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import tasker_core
-from conftest import LINEAR, Collector
+from conftest import LINEAR, Collector, run_python
 
 
 def test_application_spans_nest_inside_the_step_and_the_completion_hangs_off_them(collector: Collector) -> None:
@@ -50,3 +52,33 @@ def test_application_spans_nest_inside_the_step_and_the_completion_hangs_off_the
     for c in completions:
         assert c.parent_id in by_id, "the completion's parent is the span the application returned"
         assert c.links[0]["span_id"] in execs
+
+
+def test_without_an_sdk_a_handler_runs_in_its_steps_context_and_returns_the_steps_ids() -> None:
+    # A fresh interpreter: the API's tracer provider can be set only once per process.
+    code = """
+import json
+from opentelemetry import propagate, trace
+import tasker_core
+seen = []
+def look(ctx):
+    sc = trace.get_current_span().get_span_context()
+    carrier = {}
+    propagate.inject(carrier)
+    seen.append({"current": [format(sc.trace_id, "032x"), format(sc.span_id, "016x")],
+                 "step": [ctx.trace_id, ctx.span_id], "traceparent": carrier.get("traceparent"),
+                 "expected": ctx.traceparent})
+tasker_core.register_handler("look", look)
+w = tasker_core.bootstrap_worker(telemetry={"enabled": False})
+r = w.run_task({"namespace": "n", "name": "t", "steps": [{"name": "s", "handler": "look"}]})
+w.stop()
+print(json.dumps({"complete": r.is_complete, "seen": seen,
+                  "provider": type(trace.get_tracer_provider()).__name__}))
+"""
+    p = run_python(code)
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert out["complete"] and out["provider"] == "ProxyTracerProvider"
+    [seen] = out["seen"]
+    assert seen["current"] == seen["step"]
+    assert seen["traceparent"] == seen["expected"]

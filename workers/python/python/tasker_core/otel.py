@@ -71,6 +71,16 @@ def step_span(ctx: StepContext) -> Iterator[Tuple[Optional[Tuple[str, str]], Any
         trace_flags=TraceFlags(flags),
     )
     parent_ctx = _otel_trace.set_span_in_context(NonRecordingSpan(parent))
+    if isinstance(_otel_trace.get_tracer_provider(), (_otel_trace.ProxyTracerProvider, _otel_trace.NoOpTracerProvider)):
+        # opentelemetry-api without a configured SDK: a span would record nothing and its ids
+        # would be the parent's, so the handler only runs in the step's context (what
+        # propagators inject), at a fifth of the cost of starting a no-op span.
+        token = _otel_context.attach(parent_ctx)
+        try:
+            yield None, parent_ctx
+        finally:
+            _otel_context.detach(token)
+        return
     tracer = _otel_trace.get_tracer("tasker_core")
     attributes = {"step_name": ctx.step_name, "step_uuid": ctx.step_uuid, "task_uuid": ctx.task_uuid}
     with tracer.start_as_current_span(f"tasker.handler {ctx.step_name}", context=parent_ctx, attributes=attributes) as span:

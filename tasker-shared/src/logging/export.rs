@@ -2,12 +2,17 @@
 //! hand spans to JavaScript instead.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
+use opentelemetry::Context;
 use opentelemetry_otlp::{WithExportConfig, WithHttpConfig, WithTonicConfig};
-use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SpanProcessor};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{
+    BatchConfigBuilder, BatchSpanProcessor, Span, SpanData, SpanProcessor,
+};
 
-use super::stats::{Admitted, Backlog, Observed};
-
+use super::stats::{Backlog, Observed};
 use super::{OtlpProtocol, TelemetryConfig, TelemetryError};
 
 /// The phase-2 span pipeline: an OTLP exporter behind the SDK's batch processor, which runs
@@ -36,6 +41,38 @@ pub(super) fn batch_processor(
         backlog,
         capacity: config.export_queue_size as u64,
     })
+}
+
+/// Admits a span to `inner` only while fewer than `capacity` are waiting; counts the rest.
+#[derive(Debug)]
+pub(crate) struct Admitted<P> {
+    pub(crate) inner: P,
+    pub(crate) backlog: Backlog,
+    pub(crate) capacity: u64,
+}
+
+impl<P: SpanProcessor> SpanProcessor for Admitted<P> {
+    fn on_start(&self, span: &mut Span, cx: &Context) {
+        self.inner.on_start(span, cx);
+    }
+
+    fn on_end(&self, span: SpanData) {
+        if self.backlog.admit(self.capacity) {
+            self.inner.on_end(span);
+        }
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource);
+    }
 }
 
 /// Builds an OTLP exporter of either signal: the span and metric builders share their

@@ -3,7 +3,7 @@
 //! not. Flush and shutdown use the counts to say "N spans were lost" instead of a silent Ok.
 //!
 //! The SDK's batch processor also drops spans when its queue is full (a collector slower than
-//! the worker) and only counts them privately. [`Admitted`] keeps the queue bound itself,
+//! the worker) and only counts them privately. `export::Admitted` keeps the queue bound itself,
 //! counting spans from the moment they are queued until their export finishes, so that every
 //! dropped span is counted here and the SDK's queue never overflows.
 
@@ -11,10 +11,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use opentelemetry::Context;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
 static EXPORTED: AtomicU64 = AtomicU64::new(0);
 static FAILED: AtomicU64 = AtomicU64::new(0);
@@ -91,38 +90,21 @@ pub(super) fn unreported_losses() -> Result<(), String> {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Backlog(Arc<AtomicU64>);
 
-/// Admits a span to `inner` only while fewer than `capacity` are waiting; counts the rest.
-#[derive(Debug)]
-pub(crate) struct Admitted<P> {
-    pub(crate) inner: P,
-    pub(crate) backlog: Backlog,
-    pub(crate) capacity: u64,
-}
-
-impl<P: SpanProcessor> SpanProcessor for Admitted<P> {
-    fn on_start(&self, span: &mut Span, cx: &Context) {
-        self.inner.on_start(span, cx);
-    }
-
-    fn on_end(&self, span: SpanData) {
-        if self.backlog.0.fetch_add(1, Ordering::AcqRel) >= self.capacity {
-            self.backlog.0.fetch_sub(1, Ordering::AcqRel);
+impl Backlog {
+    /// Takes a place for one span if fewer than `capacity` are waiting; otherwise counts the
+    /// span as dropped.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(crate) fn admit(&self, capacity: u64) -> bool {
+        if self.0.fetch_add(1, Ordering::AcqRel) >= capacity {
+            self.0.fetch_sub(1, Ordering::AcqRel);
             DROPPED.fetch_add(1, Ordering::Relaxed);
-            return;
+            return false;
         }
-        self.inner.on_end(span);
+        true
     }
 
-    fn force_flush(&self) -> OTelSdkResult {
-        self.inner.force_flush()
-    }
-
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.inner.shutdown_with_timeout(timeout)
-    }
-
-    fn set_resource(&mut self, resource: &Resource) {
-        self.inner.set_resource(resource);
+    fn release(&self, n: u64) {
+        self.0.fetch_sub(n, Ordering::AcqRel);
     }
 }
 
@@ -148,7 +130,7 @@ impl<E: SpanExporter> SpanExporter for Observed<E> {
         let n = batch.len() as u64;
         let result = self.exporter.export(batch).await;
         if let Some(backlog) = &self.backlog {
-            backlog.0.fetch_sub(n, Ordering::AcqRel);
+            backlog.release(n);
         }
         match &result {
             Ok(()) => {

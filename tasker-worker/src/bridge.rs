@@ -9,6 +9,10 @@
 //! [`EventBridge::complete`]. The handler timeout starts when a host *takes* the event, not
 //! when it is queued, so a long queue never times steps out before they run.
 //!
+//! A thread that drives its task and offers to run handlers (`TaskRun::wait_or_take`) gets
+//! the first event its own driver dispatches straight from the driver, on the same thread
+//! (`handoff`), without the channel.
+//!
 //! Taking an event wakes nobody: it only files the step's deadline. One watchdog task per
 //! bridge sleeps until the earliest deadline and fails whatever is still running then. A
 //! step therefore costs one wake-up of its driver (when it completes), not two, and there
@@ -217,6 +221,9 @@ impl EventBridge {
                 },
             );
         }
+        let Some(event) = crate::handoff::hand_over(self, event) else {
+            return Ok(Pending { done });
+        };
         let mut guard = Unqueued {
             bridge: self,
             event_id: Some(event_id),
@@ -228,9 +235,26 @@ impl EventBridge {
         Ok(Pending { done })
     }
 
+    /// Puts back an event that was handed over on a thread and never taken there; if the
+    /// channel cannot take it, the step ends as stopped (and is retried).
+    pub(crate) fn requeue(&self, event: StepExecutionEvent) {
+        let event_id = event.event_id;
+        let tx = self
+            .tx
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        if tx.is_some_and(|tx| tx.try_send(event).is_ok()) {
+            return;
+        }
+        if let Some(entry) = self.registry.lock().finish(&event_id) {
+            let _ = entry.done.send(BridgeOutcome::Stopped);
+        }
+    }
+
     /// Starts the taken step's clock and files its deadline; wakes the watchdog only when
     /// this deadline is the earliest.
-    fn taken(&self, event: StepExecutionEvent) -> StepExecutionEvent {
+    pub(crate) fn taken(&self, event: StepExecutionEvent) -> StepExecutionEvent {
         let earliest = {
             let mut state = self.registry.lock();
             let now = Instant::now();

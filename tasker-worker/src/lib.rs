@@ -16,6 +16,7 @@ mod bootstrap;
 pub mod bridge;
 mod config;
 mod driver;
+mod handoff;
 mod host_options;
 mod metrics;
 mod processor;
@@ -30,7 +31,7 @@ pub use config::WorkerConfig;
 pub use driver::TaskResult;
 pub use host_options::{telemetry_from_options, worker_config_from_options};
 pub use processor::CommandProcessor;
-pub use task_run::TaskRun;
+pub use task_run::{TaskRun, Waited};
 pub use worker::Worker;
 
 pub use tasker_shared::{TaskerError, TaskerResult};

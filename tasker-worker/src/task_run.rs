@@ -7,6 +7,13 @@
 //! runtime, back to the waiter), and each crossing is a futex wake-up that costs more than
 //! a no-op step's own work.
 //!
+//! With [`TaskRun::wait_or_take`] the waiting thread also takes step events from the bridge
+//! and runs their handlers itself, between slices. A step it takes crosses no thread at all:
+//! the driver dispatches it, the same thread picks it up at once (before a handler thread
+//! could wake), runs the handler with the host's lock held, completes it, and drives on. Host
+//! threads still serve every event the waiter does not take, so a task's parallel steps
+//! still run in parallel.
+//!
 //! Slices let hosts check for interrupts (Ctrl-C, `Thread#raise`) between them; the task
 //! only pauses while its waiter is away. A waiter that leaves for good drops the run, and
 //! the task moves to the runtime to finish there, so no step is lost half way.
@@ -15,16 +22,31 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use tasker_shared::{TaskerError, TaskerResult};
 use tokio::runtime::Handle;
 use uuid::Uuid;
 
+use tasker_shared::types::StepExecutionEvent;
+
 use crate::bridge::EventBridge;
 use crate::driver::TaskResult;
+use crate::handoff::Offering;
 
 type Drive = Pin<Box<dyn Future<Output = TaskerResult<TaskResult>> + Send>>;
+
+/// How one call to [`TaskRun::wait_or_take`] ended.
+#[derive(Debug)]
+pub enum Waited {
+    /// The task finished.
+    Finished(TaskResult),
+    /// A step event (of this task or another) for the caller to run and complete.
+    Event(Box<StepExecutionEvent>),
+    /// The slice ran out first.
+    Elapsed,
+}
 
 /// A started task; call [`TaskRun::wait`] until it returns the result.
 pub struct TaskRun {
@@ -67,6 +89,40 @@ impl TaskRun {
     /// and never from a runtime thread (Tokio refuses to block there, with a panic).
     /// After the result has been returned, further calls fail with `Internal`.
     pub fn wait(&mut self, slice: Duration) -> TaskerResult<Option<TaskResult>> {
+        match self.drive_for(slice, false)? {
+            Waited::Finished(result) => Ok(Some(result)),
+            Waited::Event(_) | Waited::Elapsed => Ok(None),
+        }
+    }
+
+    /// Like [`wait`](Self::wait), and returns as soon as a step event is queued on the
+    /// bridge, taken: the caller runs its handler and completes it (its deadline runs from
+    /// now, as for any host thread), then calls again. The task finishing wins over an event.
+    pub fn wait_or_take(&mut self, slice: Duration) -> TaskerResult<Waited> {
+        self.drive_for(slice, true)
+    }
+
+    /// Drives the task to its end, or until `timeout` passes ([`TaskerError::TaskTimeout`]),
+    /// handing every event it takes to `serve`, which must complete it on the bridge (or let
+    /// its deadline fail it). For callers that need nothing between slices (a Rust `main`).
+    pub fn run_serving(
+        &mut self,
+        timeout: Option<Duration>,
+        mut serve: impl FnMut(StepExecutionEvent),
+    ) -> TaskerResult<TaskResult> {
+        crate::worker::wait_in_slices(self.task_uuid, timeout, |slice| {
+            Ok(match self.wait_or_take(slice)? {
+                Waited::Finished(result) => Some(result),
+                Waited::Event(event) => {
+                    serve(*event);
+                    None
+                }
+                Waited::Elapsed => None,
+            })
+        })
+    }
+
+    fn drive_for(&mut self, slice: Duration, take: bool) -> TaskerResult<Waited> {
         let Some(drive) = self.drive.as_mut() else {
             return Err(TaskerError::Internal(format!(
                 "task {} has already been collected",
@@ -76,15 +132,41 @@ impl TaskRun {
         // The timer is made inside `block_on`, where the runtime is current. If `stop` shuts
         // the runtime down while this thread is in the slice, Tokio's timer panics; that is
         // the worker stopping, reported as such, never an unwind into the host.
-        let handle = &self.handle;
+        let (handle, bridge) = (&self.handle, &*self.bridge);
+        let handed = take.then(|| Offering::here(bridge));
         let waited = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            handle.block_on(async { tokio::time::timeout(slice, drive.as_mut()).await })
+            handle.block_on(async {
+                let recv = bridge.recv();
+                tokio::pin!(recv);
+                // A closed bridge stops offering events; the driver then ends the task.
+                let mut offering = take;
+                let step = std::future::poll_fn(|cx| {
+                    if let Poll::Ready(result) = drive.as_mut().poll(cx) {
+                        return Poll::Ready(Ok(result));
+                    }
+                    // What this poll of the driver dispatched, on this thread.
+                    if let Some(event) = handed.as_ref().and_then(Offering::take) {
+                        return Poll::Ready(Err(Box::new(bridge.taken(event))));
+                    }
+                    if offering {
+                        match recv.as_mut().poll(cx) {
+                            Poll::Ready(Ok(event)) => return Poll::Ready(Err(Box::new(event))),
+                            Poll::Ready(Err(_)) => offering = false,
+                            Poll::Pending => {}
+                        }
+                    }
+                    Poll::Pending
+                });
+                tokio::time::timeout(slice, step).await
+            })
         }));
+        drop(handed);
         match waited {
-            Ok(Err(_elapsed)) => Ok(None),
-            Ok(Ok(result)) => {
+            Ok(Err(_elapsed)) => Ok(Waited::Elapsed),
+            Ok(Ok(Err(event))) => Ok(Waited::Event(event)),
+            Ok(Ok(Ok(result))) => {
                 self.drive = None;
-                result.map(Some)
+                result.map(Waited::Finished)
             }
             Err(panic) => {
                 self.drive = None;

@@ -410,7 +410,7 @@ impl Worker {
 
 /// Calls `wait_slice` until it yields the task's result, giving up with `TaskTimeout` once
 /// `timeout` has passed (`None`: never).
-fn wait_in_slices(
+pub(crate) fn wait_in_slices(
     task_uuid: Uuid,
     timeout: Option<Duration>,
     mut wait_slice: impl FnMut(Duration) -> TaskerResult<Option<TaskResult>>,

@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyString;
 use tasker_shared::TaskerError;
 use tasker_shared::workflow::TaskTemplate;
-use tasker_worker::Worker;
+use tasker_worker::{Waited, Worker};
 
 use crate::{bridge, conversions, errors};
 
@@ -52,14 +52,17 @@ impl PyWorker {
 
     /// Runs a task (a template path or dict) and returns its result as a dict. Waits with the
     /// GIL released, in slices, so handler threads run and Ctrl-C is honoured; the waiting
-    /// thread drives the task itself meanwhile.
-    #[pyo3(signature = (template, context=None, timeout=None))]
+    /// thread drives the task itself meanwhile. With `on_event`, the waiting thread also takes
+    /// step events (its own task's first, straight from the driver) and calls `on_event` with
+    /// each, which must run the handler and complete it.
+    #[pyo3(signature = (template, context=None, timeout=None, on_event=None))]
     fn run_task(
         &self,
         py: Python<'_>,
         template: &Bound<'_, PyAny>,
         context: Option<&Bound<'_, PyAny>>,
         timeout: Option<f64>,
+        on_event: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
         errors::guard(py, || {
             let parsed = match template.cast::<PyString>() {
@@ -85,17 +88,32 @@ impl PyWorker {
                 .start_task(template, context)
                 .map_err(|e| errors::to_py(py, e))?;
             let deadline = timeout.map(|t| Instant::now() + t);
+            let serving = on_event.is_some();
             loop {
                 let slice = deadline.map_or(SLICE, |d| {
                     SLICE.min(d.saturating_duration_since(Instant::now()))
                 });
                 let waited = py
-                    .detach(|| run.wait(slice))
+                    .detach(|| {
+                        if serving {
+                            run.wait_or_take(slice)
+                        } else {
+                            run.wait(slice)
+                                .map(|r| r.map_or(Waited::Elapsed, Waited::Finished))
+                        }
+                    })
                     .map_err(|e| errors::to_py(py, e))?;
-                if let Some(result) = waited {
-                    let json =
-                        serde_json::to_value(&result).map_err(|e| errors::to_py(py, e.into()))?;
-                    return conversions::to_py(py, &json);
+                match (waited, on_event) {
+                    (Waited::Finished(result), _) => {
+                        let json = serde_json::to_value(&result)
+                            .map_err(|e| errors::to_py(py, e.into()))?;
+                        return conversions::to_py(py, &json);
+                    }
+                    // `on_event` runs the handler and completes the step, like a host thread.
+                    (Waited::Event(event), Some(serve)) => {
+                        serve.call1((bridge::event_to_py(py, &event)?,))?;
+                    }
+                    (Waited::Event(_) | Waited::Elapsed, _) => {}
                 }
                 if let (Some(d), Some(t)) = (deadline, timeout) {
                     if Instant::now() >= d {

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::bootstrap::{PyWorker, SLICE};
 use crate::{conversions, errors};
 
-fn event_to_py(py: Python<'_>, event: &StepExecutionEvent) -> PyResult<Py<PyAny>> {
+pub(crate) fn event_to_py(py: Python<'_>, event: &StepExecutionEvent) -> PyResult<Py<PyAny>> {
     let json = serde_json::to_value(event).map_err(|e| errors::to_py(py, e.into()))?;
     conversions::to_py(py, &json)
 }

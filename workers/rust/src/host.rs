@@ -18,6 +18,7 @@ use crate::handler::{HandlerRegistry, StepContext, StepError};
 #[derive(Debug, Clone)]
 pub struct RustWorker {
     worker: Worker,
+    registry: Arc<HandlerRegistry>,
 }
 
 impl RustWorker {
@@ -38,35 +39,56 @@ impl RustWorker {
             let (worker, registry) = (worker.clone(), registry.clone());
             worker.runtime_handle().clone().spawn(async move {
                 while let Ok(event) = worker.bridge().recv().await {
-                    let completion = run_one(&registry, &event, default_timeout).await;
-                    if let Some(c) = completion {
-                        if let Err(e) = worker.bridge().complete(event.event_id, c) {
-                            tracing::warn!(error = %e, "completion refused");
-                        }
+                    if let Some(c) = run_one(&registry, &event, default_timeout).await {
+                        deliver(&worker, &event, c);
                     }
                 }
             });
         }
-        Ok(Self { worker })
+        Ok(Self { worker, registry })
     }
 
     pub fn worker(&self) -> &Worker {
         &self.worker
     }
 
-    /// Runs a task to its end (blocking; call it outside the runtime).
+    /// Runs a task to its end, blocking. The calling thread drives the task and runs the
+    /// handlers of the steps it takes itself, so a step crosses no thread; the worker's host
+    /// tasks run the rest. From a runtime thread (where blocking is not allowed) the task runs
+    /// on the runtime instead.
     pub fn run_task(
         &self,
         template: TaskTemplate,
         context: Value,
         timeout: Option<Duration>,
     ) -> TaskerResult<TaskResult> {
-        self.worker.run_task(template, context, timeout)
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return self.worker.run_task(template, context, timeout);
+        }
+        let mut run = self.worker.start_task(template, context)?;
+        let handle = self.worker.runtime_handle().clone();
+        let default_timeout = self.worker.config().handler_timeout;
+        run.run_serving(timeout, |event| {
+            // `stop` shutting the runtime down under the handler makes Tokio's timer panic:
+            // the step is then the worker's to end (as stopped), not a panic for the caller.
+            let ran = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                handle.block_on(run_one(&self.registry, &event, default_timeout))
+            }));
+            if let Ok(Some(c)) = ran {
+                deliver(&self.worker, &event, c);
+            }
+        })
     }
 
     /// Stops the worker gracefully and flushes telemetry.
     pub fn stop(&self) -> TaskerResult<()> {
         self.worker.stop()
+    }
+}
+
+fn deliver(worker: &Worker, event: &StepExecutionEvent, completion: StepExecutionCompletionEvent) {
+    if let Err(e) = worker.bridge().complete(event.event_id, completion) {
+        tracing::warn!(error = %e, "completion refused");
     }
 }
 

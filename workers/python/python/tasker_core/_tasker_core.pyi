@@ -1,6 +1,6 @@
 """The Rust extension behind :mod:`tasker_core` (private: use the package's API)."""
 
-from typing import Any, Dict, List, Optional, final
+from typing import Any, Callable, Dict, List, Optional, final
 
 __all__ = [
     "Worker",
@@ -54,8 +54,11 @@ class Worker:
     def bootstrap(options: Optional[Any] = None) -> "Worker":
         """Starts the process worker, or returns the running one."""
     def register_handler(self, name: str) -> None: ...
-    def run_task(self, template: Any, context: Optional[Any] = None, timeout: Optional[float] = None) -> Dict[str, Any]:
-        """Runs a task; waits with the GIL released."""
+    def run_task(self, template: Any, context: Optional[Any] = None, timeout: Optional[float] = None,
+                 on_event: Optional[Callable[[Dict[str, Any]], object]] = None) -> Dict[str, Any]:
+        """Runs a task; waits with the GIL released. With ``on_event``, the waiting thread
+        also takes step events and calls ``on_event`` with each; it must run the handler and
+        complete the step."""
     def stop(self) -> None:
         """Drains in-flight steps and flushes telemetry."""
     @property

@@ -43,9 +43,18 @@ class _EventLoopThread:
         with self._lock:
             if self._loop is None:
                 loop = asyncio.new_event_loop()
-                threading.Thread(target=loop.run_forever, name="tasker-core-asyncio", daemon=True).start()
+                threading.Thread(target=self._run_loop, args=(loop,), name="tasker-core-asyncio", daemon=True).start()
                 self._loop = loop
             return self._loop
+
+    @staticmethod
+    def _run_loop(loop: asyncio.AbstractEventLoop) -> None:
+        # Closed on the thread that ran it, once stopped; a loop left to the garbage
+        # collector closes itself at exit against a selector that is already gone.
+        try:
+            loop.run_forever()
+        finally:
+            loop.close()
 
     def run(self, coro: Awaitable[Any], timeout: float, step: Dict[str, Optional[str]], otel_ctx: Any) -> Any:
         async def with_context() -> Any:

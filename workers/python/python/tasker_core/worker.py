@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any, List, Mapping, Optional, Union
+from typing import Any, Dict, List, Mapping, Optional, Union
 
 from . import _tasker_core as _native
 from .errors import ForkedWorkerError, WorkerStoppedError
@@ -74,7 +74,10 @@ class Worker:
         self._check_fork()
         if isinstance(template, os.PathLike):
             template = os.fspath(template)
-        raw = self._native.run_task(template, dict(context or {}), None if timeout is None else float(timeout))
+        # This thread runs the handlers of the steps it takes while it waits: a step it takes
+        # never waits for a handler thread to wake and get the GIL.
+        raw = self._native.run_task(template, dict(context or {}), None if timeout is None else float(timeout),
+                                    self._serve_one)
         return TaskResult._from_native(raw)
 
     def stop(self) -> None:
@@ -93,6 +96,9 @@ class Worker:
             raise ForkedWorkerError(
                 f"this worker was started in process {self._pid}; after fork, call tasker_core.bootstrap_worker() in the child"
             )
+
+    def _serve_one(self, event: Dict[str, Any]) -> None:
+        self._subscriber.handle(wrap_step_execution_event(event))
 
     def _serve(self) -> None:
         while True:

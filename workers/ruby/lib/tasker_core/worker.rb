@@ -34,7 +34,12 @@ module TaskerCore
     # @raise [WorkerStoppedError] after {#stop}
     def run_task(template, context: {}, timeout: 30)
       ensure_usable!
-      TaskResult.from_native(@native.run_task(template, context, timeout&.to_f))
+      # This thread runs the handlers of the steps it takes while it waits: a step it takes
+      # never waits for a handler thread to wake and get the GVL.
+      result = @native.run_task(template, context, timeout&.to_f) do |event|
+        @subscriber.handle(EventBridge.wrap_step_execution_event(event))
+      end
+      TaskResult.from_native(result)
     end
 
     # Stops taking steps, drains in-flight ones, and flushes telemetry. Idempotent.

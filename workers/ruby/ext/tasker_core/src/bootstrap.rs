@@ -7,7 +7,7 @@ use magnus::prelude::*;
 use magnus::{Error, RModule, Ruby, Value, function, method};
 use tasker_shared::TaskerError;
 use tasker_shared::workflow::TaskTemplate;
-use tasker_worker::Worker;
+use tasker_worker::{Waited, Worker};
 use uuid::Uuid;
 
 use crate::{bridge, conversions, errors, gvl};
@@ -55,9 +55,11 @@ impl RbWorker {
         })
     }
 
-    /// `run_task(template, context, timeout_seconds_or_nil)`: a template path or Hash. Waits
-    /// with the GVL released, in slices, so handler threads run and Ctrl-C is honoured; the
-    /// waiting thread drives the task itself meanwhile.
+    /// `run_task(template, context, timeout_seconds_or_nil) { |event| ... }`: a template path
+    /// or Hash. Waits with the GVL released, in slices, so handler threads run and Ctrl-C is
+    /// honoured; the waiting thread drives the task itself meanwhile. With a block, the
+    /// waiting thread also takes step events (its own task's first, straight from the
+    /// driver) and yields each to the block, which must run the handler and complete it.
     fn run_task(
         ruby: &Ruby,
         rb_self: &Self,
@@ -83,16 +85,31 @@ impl RbWorker {
                 .start_task(template, context)
                 .map_err(|e| errors::to_ruby(ruby, e))?;
             let deadline = timeout.map(|t| Instant::now() + t);
+            let serving = ruby.block_given();
             loop {
                 let slice = deadline.map_or(SLICE, |d| {
                     SLICE.min(d.saturating_duration_since(Instant::now()))
                 });
-                let waited =
-                    gvl::without_gvl(|| run.wait(slice)).map_err(|e| errors::to_ruby(ruby, e))?;
-                if let Some(result) = waited {
-                    let json = serde_json::to_value(&result)
-                        .map_err(|e| errors::internal(ruby, &e.to_string()))?;
-                    return conversions::to_ruby_symbol_keys(ruby, &json);
+                let waited = gvl::without_gvl(|| {
+                    if serving {
+                        run.wait_or_take(slice)
+                    } else {
+                        run.wait(slice)
+                            .map(|r| r.map_or(Waited::Elapsed, Waited::Finished))
+                    }
+                })
+                .map_err(|e| errors::to_ruby(ruby, e))?;
+                match waited {
+                    Waited::Finished(result) => {
+                        let json = serde_json::to_value(&result)
+                            .map_err(|e| errors::internal(ruby, &e.to_string()))?;
+                        return conversions::to_ruby_symbol_keys(ruby, &json);
+                    }
+                    // The block runs the handler and completes the step, like a host thread.
+                    Waited::Event(event) => {
+                        let _: Value = ruby.yield_value(bridge::event_to_ruby(ruby, &event)?)?;
+                    }
+                    Waited::Elapsed => {}
                 }
                 if let (Some(d), Some(t)) = (deadline, timeout) {
                     if Instant::now() >= d {

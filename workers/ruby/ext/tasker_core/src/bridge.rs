@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use magnus::prelude::*;
 use magnus::{Error, RClass, RHash, Ruby, Value, method};
-use tasker_shared::types::StepExecutionCompletionEvent;
+use tasker_shared::types::{StepExecutionCompletionEvent, StepExecutionEvent};
 use uuid::Uuid;
 
 use crate::bootstrap::{RbWorker, SLICE};
@@ -18,6 +18,12 @@ pub(crate) fn define(class: RClass) -> Result<(), Error> {
     class.define_method("complete", method!(RbWorker::complete, 2))?;
     class.define_method("in_flight", method!(RbWorker::in_flight, 0))?;
     Ok(())
+}
+
+/// A step event as the Hash (Symbol keys) host threads and `run_task`'s block receive.
+pub(crate) fn event_to_ruby(ruby: &Ruby, event: &StepExecutionEvent) -> Result<Value, Error> {
+    let json = serde_json::to_value(event).map_err(|e| errors::internal(ruby, &e.to_string()))?;
+    conversions::to_ruby_symbol_keys(ruby, &json)
 }
 
 impl RbWorker {
@@ -33,9 +39,7 @@ impl RbWorker {
                 let got = gvl::without_gvl(|| rb_self.0.bridge().wait(slice))
                     .map_err(|e| errors::to_ruby(ruby, e))?;
                 if let Some(event) = got {
-                    let json = serde_json::to_value(&event)
-                        .map_err(|e| errors::internal(ruby, &e.to_string()))?;
-                    return conversions::to_ruby_symbol_keys(ruby, &json).map(Some);
+                    return event_to_ruby(ruby, &event).map(Some);
                 }
                 if std::time::Instant::now() >= deadline {
                     return Ok(None);
@@ -54,11 +58,7 @@ impl RbWorker {
                 .poll()
                 .map_err(|e| errors::to_ruby(ruby, e))?
             {
-                Some(event) => {
-                    let json = serde_json::to_value(&event)
-                        .map_err(|e| errors::internal(ruby, &e.to_string()))?;
-                    conversions::to_ruby_symbol_keys(ruby, &json).map(Some)
-                }
+                Some(event) => event_to_ruby(ruby, &event).map(Some),
                 None => Ok(None),
             }
         })

@@ -1,0 +1,78 @@
+//! The same-thread hand-off from a task's driver to the thread that drives it.
+//!
+//! A host thread blocked in [`TaskRun::wait_or_take`](crate::TaskRun::wait_or_take) drives
+//! its task inside `block_on`, so the driver's `dispatch` runs on that very thread. Putting
+//! the event on the shared channel there would wake a handler thread (a futex wake-up and,
+//! in Ruby or Python, a GVL/GIL hand-off) while the driving thread sits idle. Instead the
+//! event is left in this thread's one-event slot, and the waiter returns it at once.
+//!
+//! The slot holds one event: further steps dispatched while it is full go to the channel,
+//! so a task's parallel steps still run on the handler threads in parallel.
+
+use std::cell::RefCell;
+
+use tasker_shared::types::StepExecutionEvent;
+
+use crate::bridge::EventBridge;
+
+struct Taker {
+    /// The bridge the waiter serves, by address: a handler may run another worker's task.
+    bridge: usize,
+    slot: Option<StepExecutionEvent>,
+}
+
+thread_local! {
+    static TAKER: RefCell<Option<Taker>> = const { RefCell::new(None) };
+}
+
+fn key(bridge: &EventBridge) -> usize {
+    std::ptr::from_ref(bridge) as usize
+}
+
+/// Marks this thread as waiting to take `bridge`'s events while the guard lives.
+pub(crate) struct Offering<'a> {
+    bridge: &'a EventBridge,
+    previous: Option<Taker>,
+}
+
+impl<'a> Offering<'a> {
+    pub(crate) fn here(bridge: &'a EventBridge) -> Self {
+        let previous = TAKER.with(|t| {
+            t.borrow_mut().replace(Taker {
+                bridge: key(bridge),
+                slot: None,
+            })
+        });
+        Self { bridge, previous }
+    }
+
+    /// The event handed over on this thread, if any.
+    pub(crate) fn take(&self) -> Option<StepExecutionEvent> {
+        TAKER.with(|t| t.borrow_mut().as_mut().and_then(|t| t.slot.take()))
+    }
+}
+
+impl Drop for Offering<'_> {
+    fn drop(&mut self) {
+        let mine = TAKER.with(|t| std::mem::replace(&mut *t.borrow_mut(), self.previous.take()));
+        // Only a panic while driving leaves an event behind; it goes back to the channel.
+        if let Some(event) = mine.and_then(|t| t.slot) {
+            self.bridge.requeue(event);
+        }
+    }
+}
+
+/// Leaves `event` for a waiter on this thread that serves `bridge` and holds nothing yet;
+/// gives it back when there is none.
+pub(crate) fn hand_over(
+    bridge: &EventBridge,
+    event: StepExecutionEvent,
+) -> Option<StepExecutionEvent> {
+    TAKER.with(|t| match t.borrow_mut().as_mut() {
+        Some(taker) if taker.bridge == key(bridge) && taker.slot.is_none() => {
+            taker.slot = Some(event);
+            None
+        }
+        _ => Some(event),
+    })
+}

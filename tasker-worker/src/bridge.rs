@@ -10,8 +10,8 @@
 //! when it is queued, so a long queue never times steps out before they run.
 //!
 //! A thread that drives its task and offers to run handlers (`TaskRun::wait_or_take`) gets
-//! the first event its own driver dispatches straight from the driver, on the same thread
-//! (`handoff`), without the channel.
+//! an event its own driver dispatches while nothing else is in flight straight from the
+//! driver, on the same thread (`handoff`), without the channel.
 //!
 //! Taking an event wakes nobody: it only files the step's deadline. One watchdog task per
 //! bridge sleeps until the earliest deadline and fails whatever is still running then. A
@@ -205,8 +205,9 @@ impl EventBridge {
         }
         let (done_tx, done) = oneshot::channel();
         let event_id = event.event_id;
-        {
+        let idle = {
             let mut state = self.registry.lock();
+            let idle = state.inflight.is_empty();
             if state.inflight.contains_key(&event_id) {
                 return Err(TaskerError::Internal(format!(
                     "event {event_id} is already in flight"
@@ -220,9 +221,17 @@ impl EventBridge {
                     done: done_tx,
                 },
             );
-        }
-        let Some(event) = crate::handoff::hand_over(self, event) else {
-            return Ok(Pending { done });
+            idle
+        };
+        // Only a step that finds the worker idle goes to the waiting thread: under load the
+        // host threads serve, and the waiter does not compete with them for the GVL/GIL.
+        let event = if idle {
+            match crate::handoff::hand_over(self, event) {
+                Some(event) => event,
+                None => return Ok(Pending { done }),
+            }
+        } else {
+            event
         };
         let mut guard = Unqueued {
             bridge: self,

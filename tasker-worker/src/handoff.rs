@@ -6,8 +6,10 @@
 //! in Ruby or Python, a GVL/GIL hand-off) while the driving thread sits idle. Instead the
 //! event is left in this thread's one-event slot, and the waiter returns it at once.
 //!
-//! The slot holds one event: further steps dispatched while it is full go to the channel,
-//! so a task's parallel steps still run on the handler threads in parallel.
+//! Only a step dispatched while the worker has nothing else in flight is handed over (the
+//! bridge decides), and the slot holds one: a task's parallel steps still run on the handler
+//! threads in parallel, and under load the waiter leaves handlers to them instead of
+//! competing for the GVL/GIL.
 
 use std::cell::RefCell;
 

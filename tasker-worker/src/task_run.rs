@@ -7,12 +7,12 @@
 //! runtime, back to the waiter), and each crossing is a futex wake-up that costs more than
 //! a no-op step's own work.
 //!
-//! With [`TaskRun::wait_or_take`] the waiting thread also takes step events from the bridge
-//! and runs their handlers itself, between slices. A step it takes crosses no thread at all:
-//! the driver dispatches it, the same thread picks it up at once (before a handler thread
-//! could wake), runs the handler with the host's lock held, completes it, and drives on. Host
-//! threads still serve every event the waiter does not take, so a task's parallel steps
-//! still run in parallel.
+//! With [`TaskRun::wait_or_take`] the waiting thread also runs the handler of a step its
+//! driver dispatches while the worker has nothing else in flight. Such a step crosses no
+//! thread at all: the driver leaves it on the same thread, which runs the handler with the
+//! host's lock held, completes it, and drives on. Every other step goes to the host threads,
+//! so parallel steps still run in parallel and, under load, the waiter does not compete with
+//! them for the GVL/GIL.
 //!
 //! Slices let hosts check for interrupts (Ctrl-C, `Thread#raise`) between them; the task
 //! only pauses while its waiter is away. A waiter that leaves for good drops the run, and
@@ -42,7 +42,7 @@ type Drive = Pin<Box<dyn Future<Output = TaskerResult<TaskResult>> + Send>>;
 pub enum Waited {
     /// The task finished.
     Finished(TaskResult),
-    /// A step event (of this task or another) for the caller to run and complete.
+    /// A step of this task for the caller to run and complete.
     Event(Box<StepExecutionEvent>),
     /// The slice ran out first.
     Elapsed,
@@ -95,9 +95,10 @@ impl TaskRun {
         }
     }
 
-    /// Like [`wait`](Self::wait), and returns as soon as a step event is queued on the
-    /// bridge, taken: the caller runs its handler and completes it (its deadline runs from
-    /// now, as for any host thread), then calls again. The task finishing wins over an event.
+    /// Like [`wait`](Self::wait), and returns as soon as the driver hands this thread a step
+    /// (one it dispatches while the worker has nothing else in flight), taken: the caller
+    /// runs its handler and completes it (its deadline runs from now, as for any host
+    /// thread), then calls again. Every other step goes to the host threads.
     pub fn wait_or_take(&mut self, slice: Duration) -> TaskerResult<Waited> {
         self.drive_for(slice, true)
     }
@@ -136,24 +137,13 @@ impl TaskRun {
         let handed = take.then(|| Offering::here(bridge));
         let waited = std::panic::catch_unwind(AssertUnwindSafe(|| {
             handle.block_on(async {
-                let recv = bridge.recv();
-                tokio::pin!(recv);
-                // A closed bridge stops offering events; the driver then ends the task.
-                let mut offering = take;
                 let step = std::future::poll_fn(|cx| {
                     if let Poll::Ready(result) = drive.as_mut().poll(cx) {
                         return Poll::Ready(Ok(result));
                     }
-                    // What this poll of the driver dispatched, on this thread.
+                    // What this poll of the driver handed over, on this thread.
                     if let Some(event) = handed.as_ref().and_then(Offering::take) {
                         return Poll::Ready(Err(Box::new(bridge.taken(event))));
-                    }
-                    if offering {
-                        match recv.as_mut().poll(cx) {
-                            Poll::Ready(Ok(event)) => return Poll::Ready(Err(Box::new(event))),
-                            Poll::Ready(Err(_)) => offering = false,
-                            Poll::Pending => {}
-                        }
                     }
                     Poll::Pending
                 });

@@ -115,3 +115,41 @@ fn a_step_the_waiter_takes_and_never_completes_times_out_like_any_other() {
     );
     w.stop().expect("stop");
 }
+
+#[test]
+fn a_step_dispatched_while_another_is_in_flight_goes_to_the_host_threads() {
+    let w = worker();
+    // Another task's step, queued and unserved, keeps the worker busy.
+    let mut busy = w
+        .start_task(
+            template(json!([{"name": "other", "handler": "h"}])),
+            json!({}),
+        )
+        .expect("start");
+    assert!(matches!(
+        busy.wait(Duration::from_millis(20)).expect("running"),
+        None
+    ));
+    let queued = w.bridge().poll().expect("open").expect("queued for a host");
+    let mut run = w
+        .start_task(template(json!([{"name": "s", "handler": "h"}])), json!({}))
+        .expect("start");
+    assert!(matches!(
+        run.wait_or_take(Duration::from_millis(50))
+            .expect("no error"),
+        Waited::Elapsed
+    ));
+    let theirs = w.bridge().poll().expect("open").expect("on the channel");
+    assert_eq!(theirs.task_uuid, run.task_uuid());
+    complete(&w, &theirs, "host");
+    complete(&w, &queued, "host");
+    let Waited::Finished(result) = next(&mut run) else {
+        panic!("expected the task's end");
+    };
+    assert!(result.is_complete(), "{result:?}");
+    let Waited::Finished(other) = next(&mut busy) else {
+        panic!("expected the other task's end");
+    };
+    assert!(other.is_complete(), "{other:?}");
+    w.stop().expect("stop");
+}

@@ -53,8 +53,8 @@ impl PyWorker {
     /// Runs a task (a template path or dict) and returns its result as a dict. Waits with the
     /// GIL released, in slices, so handler threads run and Ctrl-C is honoured; the waiting
     /// thread drives the task itself meanwhile. With `on_event`, the waiting thread also takes
-    /// step events (its own task's first, straight from the driver) and calls `on_event` with
-    /// each, which must run the handler and complete it.
+    /// the steps its driver hands it (those that find the worker idle) and calls `on_event`
+    /// with each, which must run the handler and complete it.
     #[pyo3(signature = (template, context=None, timeout=None, on_event=None))]
     fn run_task(
         &self,

@@ -57,8 +57,8 @@ class Worker:
     def run_task(self, template: Any, context: Optional[Any] = None, timeout: Optional[float] = None,
                  on_event: Optional[Callable[[Dict[str, Any]], object]] = None) -> Dict[str, Any]:
         """Runs a task; waits with the GIL released. With ``on_event``, the waiting thread
-        also takes step events and calls ``on_event`` with each; it must run the handler and
-        complete the step."""
+        also takes the steps its driver hands it (those that find the worker idle) and calls
+        ``on_event`` with each; it must run the handler and complete the step."""
     def stop(self) -> None:
         """Drains in-flight steps and flushes telemetry."""
     @property

@@ -58,8 +58,8 @@ impl RbWorker {
     /// `run_task(template, context, timeout_seconds_or_nil) { |event| ... }`: a template path
     /// or Hash. Waits with the GVL released, in slices, so handler threads run and Ctrl-C is
     /// honoured; the waiting thread drives the task itself meanwhile. With a block, the
-    /// waiting thread also takes step events (its own task's first, straight from the
-    /// driver) and yields each to the block, which must run the handler and complete it.
+    /// waiting thread also takes the steps its driver hands it (those that find the worker
+    /// idle) and yields each to the block, which must run the handler and complete it.
     fn run_task(
         ruby: &Ruby,
         rb_self: &Self,

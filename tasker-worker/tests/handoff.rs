@@ -126,10 +126,11 @@ fn a_step_dispatched_while_another_is_in_flight_goes_to_the_host_threads() {
             json!({}),
         )
         .expect("start");
-    assert!(matches!(
-        busy.wait(Duration::from_millis(20)).expect("running"),
-        None
-    ));
+    assert!(
+        busy.wait(Duration::from_millis(20))
+            .expect("running")
+            .is_none()
+    );
     let queued = w.bridge().poll().expect("open").expect("queued for a host");
     let mut run = w
         .start_task(template(json!([{"name": "s", "handler": "h"}])), json!({}))

@@ -275,7 +275,7 @@ FINDINGS = [
     "with telemetry on). Spans now leave in batches, on a 1 s unref'd timer or at 512 spans, with "
     "at most 4 sends in flight and a bounded buffer; the driver yields to the event loop while "
     "sends are backed up, so a CPU-bound stream of tasks delays spans instead of dropping them.",
-    "- **Fixed: the native round trip crossed four threads per step, now two** (Rust p50 for a "
+    "- **Fixed: the native round trip crossed four threads per step, then two** (none now for a step handed to the waiting thread, below; Rust p50 for a "
     "one-step task ~90-100 µs before, ~53 µs in the run after the change; Ruby ~260 → ~150-170 µs, Python ~310 → "
     "~165 µs). Profiled with `perf record -g` on `bench run`: ~4 context switches per task and "
     "most CPU in wake-ups. Changes: (1) the thread that waits for a task now drives it "
@@ -327,25 +327,39 @@ FINDINGS = [
     "allocated), and mimalloc raised telemetry-on throughput 20-30%, but RSS after a run went "
     "from ~18 to 62-68 MiB and grew 15-17 MiB over 100k steps, against a memory budget of "
     "hundreds of KB.",
-    "- **Still missed: round trip p50 ≤ 50 µs (Ruby, Python) and ≤ 20 µs (Rust).** The ≥ 20k "
-    "steps/s target on one Ruby/Python thread with telemetry on is met in this run (Ruby ~20k, "
-    "Python ~21.5k; earlier runs 15-24k). A single-step task still costs two thread hand-offs "
-    "(plus the GVL/GIL), three spans through tracing-opentelemetry (ids are needed even with "
-    "export off), the step event converted to a serde_json `Value` and then to a Hash/dict and "
-    "back, and in Ruby/Python the host's own per-step work (context object, deadline guard, "
-    "completion hash: ~35-50 µs of interpreter time in Python's profile). Running the handler "
-    "on the thread that waits for the task would remove the hand-offs; it changes who runs "
-    "handlers, and is not done.",
-    "- **Telemetry cost per step** (on minus off, p50): Rust ~5 µs, Python ~7 µs (0.11× an "
-    "opentelemetry-sdk span: met), Node ~11 µs (Node's SDK span is ~4 µs, so 2.9×: missed); "
-    "Ruby's difference is negative here, i.e. below this machine's noise.",
-    "- **RSS growth over 100k steps with telemetry on**: Rust ~3.8 MiB, Ruby ~4.4 MiB, Python "
-    "~1.5 MiB: met. Node grows most, from Node's `fetch` (undici) and V8 keeping their "
+    "- **Fixed: the thread waiting for a task sat idle while another thread was woken to run "
+    "each step.** The driver now leaves a step it dispatches while the worker has nothing else "
+    "in flight in a one-event slot on its own thread (`handoff`), and the waiting thread runs "
+    "that handler itself (`TaskRun::wait_or_take`; Ruby's `run_task` yields to a block, "
+    "Python's takes `on_event`, `RustWorker::run_task` polls the handler): no futex wake-up, "
+    "no GVL/GIL hand-off. p50 at concurrency 1, telemetry off, the previous run → this one: "
+    "Rust 45.7 → 19.7 µs, Ruby 148 (runs 97-168) → 53 µs, Python 108 → 55 µs; Ruby "
+    "throughput 14k → 29k steps/s. A first version also let the waiter take steps from the "
+    "channel; with two Python threads running handlers, GIL contention cut Python's "
+    "telemetry-on throughput to ~15k steps/s, so under load the host threads now serve alone.",
+    "- **Still missed, narrowly: round trip p50 ≤ 50 µs for Ruby (53 µs) and Python (55 µs).** "
+    "What is left is the host's own per-step work (building the context object, the deadline "
+    "guard, the completion hash; in Python's profile ~35-50 µs of interpreter time per step "
+    "before this change) and the step event converted to a serde_json `Value` and then to a "
+    "Hash/dict and back. Rust's ≤ 20 µs is met with telemetry off (19.7 µs) and missed with it "
+    "on (~30 µs). The ≥ 20k steps/s target on one Ruby/Python thread with telemetry on is met "
+    "(Ruby ~25k, Python ~21.5k).",
+    "- **Telemetry cost per step** (on minus off, p50): Ruby ~4 µs (met), Rust ~10 µs, Python "
+    "~9 µs (0.14× an opentelemetry-sdk span: met), Node ~15 µs (Node's SDK span is ~4.6 µs, so "
+    "3.3×: missed). The three spans a one-step task makes must be built, and exported by one "
+    "thread that shares these 2 cores with the worker.",
+    "- **Spans lost under saturation**: the faster Rust worker now outruns its exporter in the "
+    "100k-step run at concurrency 4 (36k of 202k spans dropped, ~60k spans/s made against what "
+    "one HTTP/protobuf export thread sends on these 2 cores); each loss is counted and reported "
+    "by `stop`, and the steps all completed. Sampling (`OTEL_TRACES_SAMPLER`) or a bigger "
+    "`OTEL_BSP_MAX_QUEUE_SIZE` for bursts are the knobs.",
+    "- **RSS growth over 100k steps with telemetry on**: Rust ~3.6 MiB, Ruby ~4.0 MiB, Python "
+    "~1.3 MiB: met. Node grows most, from Node's `fetch` (undici) and V8 keeping their "
     "high-water mark after exporting ~300k spans; with a callback exporter the JS heap and wasm "
     "memory are flat.",
     "- **Phase 1**: the extensions alone load and start console logging in ~0.7 ms (Ruby) and "
-    "~0.8 ms (Python): met; the packages' whole `require`/`import` (7 ms, 24 ms) and Node's "
-    "(20 ms) are mostly the host's own standard library and the wasm module's compile: missed.",
+    "~1.0 ms (Python): met; the packages' whole `require`/`import` (7 ms, 28 ms) and Node's "
+    "(22-24 ms) are mostly the host's own standard library and the wasm module's compile: missed.",
     "- **Timings on this machine drift by ±20-30% between runs** (a shared 2-vCPU VM: the same "
     "two-hop ping-pong measured 4.5 µs and 8 µs p50 minutes apart), so telemetry on-minus-off "
     "differences below ~20 µs are noise, and the table reports them as such.",

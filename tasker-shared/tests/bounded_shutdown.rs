@@ -1,19 +1,16 @@
 //! A collector that accepts connections but never answers cannot hang shutdown.
 
-use std::net::TcpListener;
 use std::time::Duration;
 
 use tasker_shared::logging::{self, TelemetryConfig, TelemetryError};
 
 #[test]
 fn shutdown_gives_up_on_a_silent_collector_within_its_bound() {
-    // The kernel completes the handshake; nobody ever reads or replies.
-    let silent = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = silent.local_addr().expect("addr");
+    let silent = tasker_testkit::silent_collector();
     logging::init_console_only();
     let mut config = TelemetryConfig::default()
         .with_enabled(true)
-        .with_endpoint(format!("http://{addr}"));
+        .with_endpoint(&silent.endpoint);
     config.export_timeout = Duration::from_secs(120);
     logging::init_with_config(config).expect("phase 2");
     let _ = tracing::info_span!("never.acknowledged").entered();

@@ -1,21 +1,18 @@
 //! A collector that falls behind costs spans, never steps or memory, and every span it costs
 //! is counted and reported.
 
-use std::net::TcpListener;
 use std::time::Duration;
 
 use tasker_shared::logging::{self, TelemetryConfig, TelemetryError};
 
 #[test]
 fn spans_beyond_the_export_queue_are_dropped_counted_and_reported_at_shutdown() {
-    // The kernel completes the handshake; nobody ever replies, so the first batch's export
-    // holds the queue full until its timeout.
-    let silent = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = silent.local_addr().expect("addr");
+    // The first batch's export hangs, holding the queue full until its timeout.
+    let silent = tasker_testkit::silent_collector();
     logging::init_console_only();
     let mut config = TelemetryConfig::default()
         .with_enabled(true)
-        .with_endpoint(format!("http://{addr}"));
+        .with_endpoint(&silent.endpoint);
     config.export_timeout = Duration::from_secs(3);
     config.export_queue_size = 8;
     logging::init_with_config(config).expect("phase 2");

@@ -168,6 +168,25 @@ pub fn free_port() -> SocketAddr {
         .expect("bind an ephemeral port")
 }
 
+/// An OTLP endpoint that accepts connections and never answers: the kernel completes the
+/// handshake, nobody reads or replies, so every export to it hangs until its timeout.
+#[derive(Debug)]
+pub struct SilentCollector {
+    _listener: TcpListener,
+    /// `http://127.0.0.1:<port>`.
+    pub endpoint: String,
+}
+
+/// Opens a [`SilentCollector`]; it answers nothing until dropped.
+pub fn silent_collector() -> SilentCollector {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    SilentCollector {
+        _listener: listener,
+        endpoint: format!("http://{addr}"),
+    }
+}
+
 /// Removes ANSI colour sequences (`ESC [ ... m`).
 pub fn strip_ansi(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

@@ -74,7 +74,13 @@ async function ffi_floor() {
   for (let i = 0; i < 1000; i++) void w.stopped;
   const s = now();
   for (let i = 0; i < n; i++) void w.stopped;
-  return { call_us: ((now() - s) * 1000) / n };
+  const call_us = ((now() - s) * 1000) / n;
+  // The other direction: Rust calling a no-op function, as it calls a step's handler.
+  const noop = () => undefined;
+  t.ffiFloor(noop, 1000);
+  const s2 = now();
+  t.ffiFloor(noop, n);
+  return { call_us, callback_us: ((now() - s2) * 1000) / n };
 }
 
 async function otel_sdk() {

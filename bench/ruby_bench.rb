@@ -93,7 +93,12 @@ out =
     1000.times { TaskerCore::Native.telemetry_state }
     t = now
     n.times { TaskerCore::Native.telemetry_state }
-    { call_us: (now - t) * 1e6 / n }
+    call_us = (now - t) * 1e6 / n
+    # The other direction: Rust yielding to a no-op block, as it calls a step's handler.
+    TaskerCore::Native.ffi_floor(1000) { nil }
+    t = now
+    TaskerCore::Native.ffi_floor(n) { nil }
+    { call_us: call_us, callback_us: (now - t) * 1e6 / n }
   when "poller"
     require "tasker_core"
     handlers = TaskerCore::HandlerRegistry.new

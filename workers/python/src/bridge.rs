@@ -11,6 +11,19 @@ use uuid::Uuid;
 use crate::bootstrap::{PyWorker, SLICE};
 use crate::{conversions, errors};
 
+/// `ffi_floor(callback, n)`: calls `callback()` `n` times from Rust, with nothing else around
+/// the call. The floor under every call the worker makes into Python (a step's handler is
+/// one); `make bench` times it. An exception from `callback` propagates.
+#[pyfunction]
+pub(crate) fn ffi_floor(py: Python<'_>, callback: &Bound<'_, PyAny>, n: u64) -> PyResult<()> {
+    errors::guard(py, || {
+        for _ in 0..n {
+            callback.call0()?;
+        }
+        Ok(())
+    })
+}
+
 pub(crate) fn event_to_py(py: Python<'_>, event: &StepExecutionEvent) -> PyResult<Py<PyAny>> {
     let json = serde_json::to_value(event).map_err(|e| errors::to_py(py, e.into()))?;
     conversions::to_py(py, &json)

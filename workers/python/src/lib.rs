@@ -19,5 +19,6 @@ fn tasker_core_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     ffi_logging::init_ffi_logger();
     ffi_logging::register(m)?;
     bootstrap::register(m)?;
+    m.add_function(wrap_pyfunction!(bridge::ffi_floor, m)?)?;
     Ok(())
 }

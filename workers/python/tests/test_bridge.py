@@ -133,3 +133,17 @@ def test_a_task_longer_than_the_callers_timeout_raises(worker: tasker_core.Worke
 
 def test_poll_never_blocks(worker: tasker_core.Worker) -> None:
     assert worker.native.poll_event() is None
+
+
+def test_ffi_floor_calls_from_rust_n_times_and_lets_an_exception_through() -> None:
+    from tasker_core import _tasker_core as native
+
+    calls = []
+    assert native.ffi_floor(lambda: calls.append(1), 3) is None
+    assert len(calls) == 3
+
+    def boom() -> None:
+        raise ValueError("from the callback")
+
+    with pytest.raises(ValueError, match="^from the callback$"):
+        native.ffi_floor(boom, 1)

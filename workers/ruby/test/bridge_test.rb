@@ -43,6 +43,15 @@ class BridgeTest < Minitest::Test
     assert_includes threads, runner, "the thread running the task runs one of its steps"
   end
 
+  def test_ffi_floor_yields_from_rust_n_times_and_lets_an_exception_through
+    calls = 0
+    assert_nil(TaskerCore::Native.ffi_floor(3) { calls += 1 })
+    assert_equal 3, calls
+    err = assert_raises(ArgumentError) { TaskerCore::Native.ffi_floor(1) { raise ArgumentError, "from the block" } }
+    assert_equal "from the block", err.message
+    assert_raises(LocalJumpError) { TaskerCore::Native.ffi_floor(1) }
+  end
+
   def test_a_raised_exception_becomes_a_failed_step_with_its_message
     TaskerCore.register_handler("boom") { |_ctx| raise ArgumentError, "card declined" }
     result = worker.run_task(TestSupport.template("boom", [{ name: "charge", handler: "boom" },

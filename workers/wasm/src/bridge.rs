@@ -36,6 +36,20 @@ pub fn register_handler(
     Ok(())
 }
 
+/// Calls `fn()` `n` times from Rust, with nothing else around the call: the floor under
+/// every call the worker makes into JavaScript (a step's handler is one). A throw
+/// propagates as it was thrown.
+#[wasm_bindgen(js_name = ffiFloor)]
+pub fn ffi_floor(
+    #[wasm_bindgen(unchecked_param_type = "() => unknown")] f: &Function,
+    n: u32,
+) -> Result<(), JsValue> {
+    for _ in 0..n {
+        f.call0(&JsValue::UNDEFINED)?;
+    }
+    Ok(())
+}
+
 pub(crate) fn is_registered(name: &str) -> bool {
     HANDLERS.with(|h| h.borrow().contains_key(name))
 }

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { registerHandler, bootstrapWorker } from "tasker-core-wasm";
+import { registerHandler, bootstrapWorker, ffiFloor } from "tasker-core-wasm";
 import { LINEAR, DIAMOND, square, sumDependencies, template } from "./support/templates.mjs";
 
 registerHandler("square", async (ctx) => square(ctx));
@@ -94,4 +94,12 @@ test("a second bootstrap returns the running worker, and calls after stop reject
   const fresh = await bootstrapWorker({});
   assert.equal((await fresh.runTask(LINEAR, { even_number: 2 })).status, "complete");
   await fresh.stop();
+});
+
+test("ffiFloor calls a function from Rust n times, and a throw propagates as thrown", () => {
+  let calls = 0;
+  assert.equal(ffiFloor(() => { calls += 1; }, 3), undefined);
+  assert.equal(calls, 3);
+  const thrown = new RangeError("from the callback");
+  assert.throws(() => ffiFloor(() => { throw thrown; }, 1), (e) => e === thrown);
 });

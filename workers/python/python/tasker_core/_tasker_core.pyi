@@ -5,6 +5,7 @@ from typing import Any, Callable, Dict, List, Optional, final
 __all__ = [
     "Worker",
     "after_fork_in_child",
+    "ffi_floor",
     "flush_telemetry",
     "forwarded_logs_dropped",
     "log",
@@ -15,6 +16,11 @@ __all__ = [
     "stop_log_forwarding",
     "telemetry_state",
 ]
+
+def ffi_floor(callback: Callable[[], object], n: int) -> None:
+    """Calls ``callback()`` ``n`` times from Rust, with nothing else around the call: the
+    floor under every call the worker makes into Python. An exception from ``callback``
+    propagates."""
 
 def log(level_name: str, message: str, fields: Optional[Dict[str, Any]] = None) -> None:
     """One event through the Rust pipeline (console, and OTLP export with telemetry on)."""

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use magnus::prelude::*;
-use magnus::{Error, RClass, RHash, Ruby, Value, method};
+use magnus::{Error, RClass, RHash, RModule, Ruby, Value, function, method};
 use tasker_shared::types::{StepExecutionCompletionEvent, StepExecutionEvent};
 use uuid::Uuid;
 
@@ -18,6 +18,23 @@ pub(crate) fn define(class: RClass) -> Result<(), Error> {
     class.define_method("complete", method!(RbWorker::complete, 2))?;
     class.define_method("in_flight", method!(RbWorker::in_flight, 0))?;
     Ok(())
+}
+
+/// `TaskerCore::Native.ffi_floor`, beside the worker's own calls into Ruby.
+pub(crate) fn define_floor(native: RModule) -> Result<(), Error> {
+    native.define_module_function("ffi_floor", function!(ffi_floor, 1))
+}
+
+/// `ffi_floor(n) { }`: yields to the block `n` times from Rust, with nothing else around
+/// the call. The floor under every call the worker makes into Ruby (a step's handler is
+/// one); `make bench` times it. Without a block, Ruby's `LocalJumpError`.
+fn ffi_floor(ruby: &Ruby, n: u64) -> Result<(), Error> {
+    gvl::guard(ruby, || {
+        for _ in 0..n {
+            let _: Value = ruby.yield_value(())?;
+        }
+        Ok(())
+    })
 }
 
 /// A step event as the Hash (Symbol keys) host threads and `run_task`'s block receive.

@@ -20,5 +20,6 @@ fn init(ruby: &Ruby) -> Result<(), Error> {
     let native = ruby.define_module("TaskerCore")?.define_module("Native")?;
     ffi_logging::define(ruby, native)?;
     bootstrap::define(ruby, native)?;
+    bridge::define_floor(native)?;
     Ok(())
 }

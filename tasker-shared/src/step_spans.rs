@@ -18,8 +18,6 @@ use crate::types::{
 };
 use crate::workflow::{ReadyStep, TaskTemplate};
 
-/// Opens `worker.step_execution` for a ready step, as a child of the task's root context
-/// (the message's traceparent), and returns it with its real ids.
 /// The task's root span, `worker.task_execution`: every step of the task descends from it,
 /// so the task is one trace.
 pub fn task_span(template: &TaskTemplate, task_uuid: Uuid, correlation_id: Uuid) -> Span {
@@ -33,6 +31,8 @@ pub fn task_span(template: &TaskTemplate, task_uuid: Uuid, correlation_id: Uuid)
     )
 }
 
+/// Opens `worker.step_execution` for a ready step, as a child of the task's root context
+/// (the message's traceparent), and returns it with its real ids.
 pub fn execution_span(ready: &ReadyStep) -> (Span, Option<TraceIds>) {
     let seq = &ready.sequence;
     let span = info_span!(

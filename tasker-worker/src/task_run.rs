@@ -25,11 +25,10 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
+use tasker_shared::types::StepExecutionEvent;
 use tasker_shared::{TaskerError, TaskerResult};
 use tokio::runtime::Handle;
 use uuid::Uuid;
-
-use tasker_shared::types::StepExecutionEvent;
 
 use crate::bridge::EventBridge;
 use crate::driver::TaskResult;
@@ -89,7 +88,7 @@ impl TaskRun {
     /// and never from a runtime thread (Tokio refuses to block there, with a panic).
     /// After the result has been returned, further calls fail with `Internal`.
     pub fn wait(&mut self, slice: Duration) -> TaskerResult<Option<TaskResult>> {
-        match self.drive_for(slice, false)? {
+        match self.wait_slice(slice, false)? {
             Waited::Finished(result) => Ok(Some(result)),
             Waited::Event(_) | Waited::Elapsed => Ok(None),
         }
@@ -100,7 +99,7 @@ impl TaskRun {
     /// runs its handler and completes it (its deadline runs from now, as for any host
     /// thread), then calls again. Every other step goes to the host threads.
     pub fn wait_or_take(&mut self, slice: Duration) -> TaskerResult<Waited> {
-        self.drive_for(slice, true)
+        self.wait_slice(slice, true)
     }
 
     /// Drives the task to its end, or until `timeout` passes ([`TaskerError::TaskTimeout`]),
@@ -123,7 +122,9 @@ impl TaskRun {
         })
     }
 
-    fn drive_for(&mut self, slice: Duration, take: bool) -> TaskerResult<Waited> {
+    /// [`wait_or_take`](Self::wait_or_take) when `take_steps`, else [`wait`](Self::wait)
+    /// (never [`Waited::Event`]): for hosts that decide per call whether they run handlers.
+    pub fn wait_slice(&mut self, slice: Duration, take_steps: bool) -> TaskerResult<Waited> {
         let Some(drive) = self.drive.as_mut() else {
             return Err(TaskerError::Internal(format!(
                 "task {} has already been collected",
@@ -134,7 +135,7 @@ impl TaskRun {
         // the runtime down while this thread is in the slice, Tokio's timer panics; that is
         // the worker stopping, reported as such, never an unwind into the host.
         let (handle, bridge) = (&self.handle, &*self.bridge);
-        let handed = take.then(|| Offering::here(bridge));
+        let handed = take_steps.then(|| Offering::here(bridge));
         let waited = std::panic::catch_unwind(AssertUnwindSafe(|| {
             handle.block_on(async {
                 let step = std::future::poll_fn(|cx| {

@@ -94,14 +94,7 @@ impl PyWorker {
                     SLICE.min(d.saturating_duration_since(Instant::now()))
                 });
                 let waited = py
-                    .detach(|| {
-                        if serving {
-                            run.wait_or_take(slice)
-                        } else {
-                            run.wait(slice)
-                                .map(|r| r.map_or(Waited::Elapsed, Waited::Finished))
-                        }
-                    })
+                    .detach(|| run.wait_slice(slice, serving))
                     .map_err(|e| errors::to_py(py, e))?;
                 match (waited, on_event) {
                     (Waited::Finished(result), _) => {

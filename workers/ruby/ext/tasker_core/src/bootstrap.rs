@@ -90,15 +90,8 @@ impl RbWorker {
                 let slice = deadline.map_or(SLICE, |d| {
                     SLICE.min(d.saturating_duration_since(Instant::now()))
                 });
-                let waited = gvl::without_gvl(|| {
-                    if serving {
-                        run.wait_or_take(slice)
-                    } else {
-                        run.wait(slice)
-                            .map(|r| r.map_or(Waited::Elapsed, Waited::Finished))
-                    }
-                })
-                .map_err(|e| errors::to_ruby(ruby, e))?;
+                let waited = gvl::without_gvl(|| run.wait_slice(slice, serving))
+                    .map_err(|e| errors::to_ruby(ruby, e))?;
                 match waited {
                     Waited::Finished(result) => {
                         let json = serde_json::to_value(&result)

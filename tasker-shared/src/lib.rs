@@ -11,6 +11,7 @@
 //! * [`workflow`]: the sans-IO task state machine.
 
 pub mod errors;
+pub mod ids;
 pub mod logging;
 pub mod step_spans;
 pub mod time;

@@ -8,6 +8,7 @@
 //! they are missing or malformed, the spec's fallback span is used: same name, no trace
 //! fields, nested under the execution span (the current span when it is recorded).
 
+use opentelemetry::trace::TraceContextExt;
 use serde_json::{Map, Value};
 use tracing::{Level, Span, info_span};
 use uuid::Uuid;
@@ -61,7 +62,7 @@ pub fn execution_span(ready: &ReadyStep) -> (Span, Option<TraceIds>) {
 pub fn execution_event(ready: ReadyStep, ids: Option<&TraceIds>) -> StepExecutionEvent {
     let seq = ready.sequence;
     StepExecutionEvent {
-        event_id: Uuid::new_v4(),
+        event_id: crate::ids::new_uuid(),
         task_uuid: seq.task.task_uuid,
         step_uuid: seq.workflow_step.step_uuid,
         correlation_id: seq.task.correlation_id,
@@ -104,9 +105,32 @@ pub fn record_completion(
     language: &str,
     elapsed_ms: u64,
 ) -> StepExecutionResult {
+    let exec_tp = exec.and_then(|ids| TraceParent::parse(&ids.traceparent).ok());
+    let mut foreign = None;
     let returned = match (&completion.trace_id, &completion.span_id) {
-        (Some(t), Some(s)) => match trace_context::parent_context(t, s) {
-            Ok(cx) => Some((t.as_str(), s.as_str(), cx)),
+        (Some(t), Some(s)) => match trace_context::remote_span_context(t, s) {
+            // Ids from another trace (a host span that started a trace of its own): the
+            // completion stays in the task's trace, under the execution span, and links to
+            // the foreign span instead of moving the step out of its task's trace.
+            Ok(sc) if exec_tp.is_some_and(|tp| tp.trace_id != sc.trace_id()) => {
+                tracing::debug!(
+                    returned_trace_id = %t,
+                    "completion carried a foreign trace id; keeping it in the task's trace with a link"
+                );
+                foreign = Some(sc);
+                exec.map(|ids| {
+                    (
+                        ids.trace_id.as_str(),
+                        ids.span_id.as_str(),
+                        exec_context(exec_tp),
+                    )
+                })
+            }
+            Ok(sc) => Some((
+                t.as_str(),
+                s.as_str(),
+                opentelemetry::Context::new().with_remote_span_context(sc),
+            )),
             Err(e) => {
                 tracing::warn!(error = %e, "completion carried malformed trace ids; using the fallback span");
                 None
@@ -135,8 +159,11 @@ pub fn record_completion(
     if let Some((_, _, cx)) = returned {
         let _ = trace_context::set_parent(&span, cx);
     }
-    if let Some(tp) = exec.and_then(|ids| TraceParent::parse(&ids.traceparent).ok()) {
+    if let Some(tp) = exec_tp {
         trace_context::add_link(&span, tp.to_span_context());
+    }
+    if let Some(sc) = foreign {
+        trace_context::add_link(&span, sc);
     }
     let ms = elapsed_ms;
     let event_name = format!("step.{language}_execution_completed");
@@ -159,6 +186,10 @@ pub fn record_completion(
         }
     });
     into_result(completion, ms)
+}
+
+fn exec_context(tp: Option<TraceParent>) -> opentelemetry::Context {
+    tp.map_or_else(opentelemetry::Context::new, |tp| tp.to_context())
 }
 
 fn into_result(c: StepExecutionCompletionEvent, measured_ms: u64) -> StepExecutionResult {

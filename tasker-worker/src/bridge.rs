@@ -43,6 +43,7 @@ pub enum BridgeOutcome {
 }
 
 struct InFlight {
+    task_uuid: Uuid,
     timeout: Duration,
     taken_at: Option<Instant>,
     done: oneshot::Sender<BridgeOutcome>,
@@ -216,6 +217,7 @@ impl EventBridge {
             state.inflight.insert(
                 event_id,
                 InFlight {
+                    task_uuid: event.task_uuid,
                     timeout,
                     taken_at: None,
                     done: done_tx,
@@ -262,8 +264,9 @@ impl EventBridge {
     }
 
     /// Starts the taken step's clock and files its deadline; wakes the watchdog only when
-    /// this deadline is the earliest.
-    pub(crate) fn taken(&self, event: StepExecutionEvent) -> StepExecutionEvent {
+    /// this deadline is the earliest. `None` for an event whose task was cancelled while it
+    /// was queued: nobody waits for it, so no host should run it.
+    pub(crate) fn taken(&self, event: StepExecutionEvent) -> Option<StepExecutionEvent> {
         let earliest = {
             let mut state = self.registry.lock();
             let now = Instant::now();
@@ -274,41 +277,76 @@ impl EventBridge {
                     state.deadlines.insert(deadline);
                     state.deadlines.first() == Some(&deadline)
                 }
-                _ => false,
+                Some(_) => false,
+                None => return None,
             }
         };
         if earliest {
             self.registry.wake.notify_one();
         }
-        event
+        Some(event)
     }
 
     /// Takes the next event if one is queued; never blocks.
     pub fn poll(&self) -> TaskerResult<Option<StepExecutionEvent>> {
-        match self.rx.try_recv() {
-            Ok(e) => Ok(Some(self.taken(e))),
-            Err(flume::TryRecvError::Empty) if !self.is_closed() => Ok(None),
-            Err(_) => Err(TaskerError::Stopped),
+        loop {
+            match self.rx.try_recv() {
+                Ok(e) => match self.taken(e) {
+                    Some(e) => return Ok(Some(e)),
+                    None => continue,
+                },
+                Err(flume::TryRecvError::Empty) if !self.is_closed() => return Ok(None),
+                Err(_) => return Err(TaskerError::Stopped),
+            }
         }
     }
 
     /// Blocks up to `timeout` for the next event. Call it with the host's global lock
     /// released. `Ok(None)` means the timeout passed; `Err(Stopped)` that the bridge closed.
     pub fn wait(&self, timeout: Duration) -> TaskerResult<Option<StepExecutionEvent>> {
-        match self.rx.recv_timeout(timeout) {
-            Ok(e) => Ok(Some(self.taken(e))),
-            Err(flume::RecvTimeoutError::Timeout) if !self.is_closed() => Ok(None),
-            Err(_) => Err(TaskerError::Stopped),
+        let deadline = Instant::now() + timeout;
+        loop {
+            match self.rx.recv_deadline(deadline) {
+                Ok(e) => match self.taken(e) {
+                    Some(e) => return Ok(Some(e)),
+                    None => continue,
+                },
+                Err(flume::RecvTimeoutError::Timeout) if !self.is_closed() => return Ok(None),
+                Err(_) => return Err(TaskerError::Stopped),
+            }
         }
     }
 
     /// Waits for the next event from async code (the native Rust host).
     pub async fn recv(&self) -> TaskerResult<StepExecutionEvent> {
-        self.rx
-            .recv_async()
-            .await
-            .map(|e| self.taken(e))
-            .map_err(|_| TaskerError::Stopped)
+        loop {
+            let e = self
+                .rx
+                .recv_async()
+                .await
+                .map_err(|_| TaskerError::Stopped)?;
+            if let Some(e) = self.taken(e) {
+                return Ok(e);
+            }
+        }
+    }
+
+    /// Cancels every step of `task_uuid` that is still in flight, for a task nobody waits
+    /// for any more (its caller was interrupted or gave up): queued events are skipped by
+    /// the hosts, and completions of running ones are refused like late ones. Returns how
+    /// many steps were cancelled. `stop` no longer waits for them.
+    pub fn cancel_task(&self, task_uuid: Uuid) -> usize {
+        let mut state = self.registry.lock();
+        let ids: Vec<Uuid> = state
+            .inflight
+            .iter()
+            .filter(|(_, e)| e.task_uuid == task_uuid)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in &ids {
+            state.finish(id);
+        }
+        ids.len()
     }
 
     /// Delivers a host's completion for `event_id`.

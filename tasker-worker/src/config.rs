@@ -31,7 +31,7 @@ pub struct WorkerConfig {
 
 impl Default for WorkerConfig {
     fn default() -> Self {
-        let id = uuid::Uuid::new_v4().simple().to_string();
+        let id = tasker_shared::ids::new_uuid().simple().to_string();
         Self {
             worker_id: format!("worker-{}", &id[..8]),
             namespaces: Vec::new(),

@@ -15,8 +15,9 @@
 //! them for the GVL/GIL.
 //!
 //! Slices let hosts check for interrupts (Ctrl-C, `Thread#raise`) between them; the task
-//! only pauses while its waiter is away. A waiter that leaves for good drops the run, and
-//! the task moves to the runtime to finish there, so no step is lost half way.
+//! only pauses while its waiter is away. A waiter that leaves for good (an interrupt, its
+//! own timeout) drops the run, and the task is cancelled with it: nobody would read its
+//! result, and a worker's `stop` must not wait for steps whose caller is gone.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -144,7 +145,9 @@ impl TaskRun {
                     }
                     // What this poll of the driver handed over, on this thread.
                     if let Some(event) = handed.as_ref().and_then(Offering::take) {
-                        return Poll::Ready(Err(Box::new(bridge.taken(event))));
+                        if let Some(event) = bridge.taken(event) {
+                            return Poll::Ready(Err(Box::new(event)));
+                        }
                     }
                     Poll::Pending
                 });
@@ -178,9 +181,17 @@ impl TaskRun {
 impl Drop for TaskRun {
     fn drop(&mut self) {
         if let Some(drive) = self.drive.take() {
-            // The waiter gave up (an interrupt, a host timeout): the task finishes on the
-            // runtime, and its steps are recorded as they end.
-            drop(self.handle.spawn(drive));
+            // The waiter gave up (an interrupt, its own timeout): nobody will read the
+            // result, so the task ends with it. Its queued steps are withdrawn and the
+            // completions of running ones refused, so `stop` does not wait for a task whose
+            // caller is gone (a Ctrl-C'd caller's exit would otherwise take the drain time).
+            drop(drive);
+            let cancelled = self.bridge.cancel_task(self.task_uuid);
+            tracing::info!(
+                task_uuid = %self.task_uuid,
+                cancelled_steps = cancelled,
+                "task.cancelled: its caller stopped waiting"
+            );
         }
     }
 }

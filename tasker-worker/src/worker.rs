@@ -212,8 +212,8 @@ impl Worker {
             self.inner.steps.clone(),
             template,
             context,
-            Uuid::new_v4(),
-            Uuid::new_v4(),
+            tasker_shared::ids::new_uuid(),
+            tasker_shared::ids::new_uuid(),
         )
         .await
     }
@@ -221,16 +221,23 @@ impl Worker {
     /// Starts a task that the calling thread drives while it waits ([`TaskRun::wait`]).
     /// This is how blocking hosts run tasks: the driver runs on the waiting thread itself,
     /// so a step costs two thread wake-ups (to the handler's thread and back) instead of
-    /// four. Dropping the run before it finishes hands the task to the runtime, which
-    /// finishes it in the background.
+    /// four. Dropping the run before it finishes cancels the task: its queued steps are
+    /// withdrawn and completions of its running ones refused.
     pub fn start_task(&self, template: TaskTemplate, context: Value) -> TaskerResult<TaskRun> {
         self.check(&template)?;
-        let task_uuid = Uuid::new_v4();
+        let task_uuid = tasker_shared::ids::new_uuid();
         let running = Running::new_owned(self.inner.clone());
         let steps = self.inner.steps.clone();
         let drive = async move {
             let _running = running;
-            driver::drive(steps, template, context, task_uuid, Uuid::new_v4()).await
+            driver::drive(
+                steps,
+                template,
+                context,
+                task_uuid,
+                tasker_shared::ids::new_uuid(),
+            )
+            .await
         };
         Ok(TaskRun::new(
             task_uuid,
@@ -244,7 +251,7 @@ impl Worker {
     /// [`Worker::wait`] or [`Worker::try_wait`].
     pub fn submit_task(&self, template: TaskTemplate, context: Value) -> TaskerResult<Uuid> {
         self.check(&template)?;
-        let task_uuid = Uuid::new_v4();
+        let task_uuid = tasker_shared::ids::new_uuid();
         let (tx, rx) = std::sync::mpsc::channel();
         let running = Running::new_owned(self.inner.clone());
         let steps = self.inner.steps.clone();
@@ -254,7 +261,14 @@ impl Worker {
             .unwrap_or_else(PoisonError::into_inner)
             .insert(task_uuid, Arc::new(Mutex::new(rx)));
         self.inner.handle.spawn(async move {
-            let result = driver::drive(steps, template, context, task_uuid, Uuid::new_v4()).await;
+            let result = driver::drive(
+                steps,
+                template,
+                context,
+                task_uuid,
+                tasker_shared::ids::new_uuid(),
+            )
+            .await;
             drop(running);
             let _ = tx.send(result);
         });

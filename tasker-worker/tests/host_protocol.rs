@@ -12,9 +12,12 @@ use tasker_testkit::Collector;
 use tasker_worker::{Worker, WorkerConfig};
 
 const HOST_SPAN: &str = "1234567890abcdef";
+const FOREIGN_TRACE: &str = "0af7651916cd43dd8448eb211c80319c";
+const FOREIGN_SPAN: &str = "b7ad6b7169203331";
 
 #[test]
-fn completions_without_trace_fields_or_with_a_host_child_span_are_still_linked() {
+fn completions_without_trace_fields_with_a_host_child_span_or_from_a_foreign_trace_stay_linked_in_the_task_trace()
+ {
     let collector = Collector::start();
     let worker = Worker::start(WorkerConfig {
         language: "python".into(),
@@ -41,6 +44,11 @@ fn completions_without_trace_fields_or_with_a_host_child_span_are_still_linked()
                     "no_trace_fields" => (c.trace_id, c.span_id) = (None, None),
                     // A host that made its own child span and returns its ids.
                     "host_child_span" => c.span_id = Some(HOST_SPAN.into()),
+                    // A host span that started a trace of its own.
+                    "foreign_trace" => {
+                        (c.trace_id, c.span_id) =
+                            (Some(FOREIGN_TRACE.into()), Some(FOREIGN_SPAN.into()))
+                    }
                     // A host that mangles them.
                     "garbage_ids" => {
                         (c.trace_id, c.span_id) = (Some("span-1".into()), Some("x".into()))
@@ -63,6 +71,7 @@ fn completions_without_trace_fields_or_with_a_host_child_span_are_still_linked()
   - {name: host_child_span, handler: host}
   - {name: garbage_ids, handler: host}
   - {name: echoed, handler: host}
+  - {name: foreign_trace, handler: host}
 ",
     )
     .expect("template");
@@ -73,12 +82,12 @@ fn completions_without_trace_fields_or_with_a_host_child_span_are_still_linked()
     worker.stop().expect("stop");
     assert_eq!(
         host.join().expect("host thread"),
-        4,
+        5,
         "the host loop ends when the worker stops"
     );
 
     let trace_id = result.trace_id.clone().expect("trace");
-    let spans = collector.wait_for(Duration::from_secs(10), |s| s.len() >= 9);
+    let spans = collector.wait_for(Duration::from_secs(10), |s| s.len() >= 11);
     let exec = |step: &str| {
         spans
             .iter()
@@ -100,6 +109,7 @@ fn completions_without_trace_fields_or_with_a_host_child_span_are_still_linked()
         "host_child_span",
         "garbage_ids",
         "echoed",
+        "foreign_trace",
     ] {
         let c = completion_of(step);
         assert_eq!(c.trace_id, trace_id, "{step}");
@@ -120,4 +130,15 @@ fn completions_without_trace_fields_or_with_a_host_child_span_are_still_linked()
     assert_eq!(child.attr("span_id"), Some(HOST_SPAN));
     let echoed = completion_of("echoed");
     assert_eq!(echoed.parent_id, exec("echoed").span_id);
+    // A foreign trace id does not move the completion out of the task's trace: it stays
+    // under its execution span and links to the foreign span as well.
+    let foreign = completion_of("foreign_trace");
+    assert_eq!(foreign.parent_id, exec("foreign_trace").span_id);
+    assert!(
+        foreign
+            .links
+            .iter()
+            .any(|l| l.trace_id == FOREIGN_TRACE && l.span_id == FOREIGN_SPAN),
+        "{foreign:#?}"
+    );
 }

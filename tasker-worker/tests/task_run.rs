@@ -65,25 +65,48 @@ fn a_run_waited_in_short_slices_finishes_with_its_result() {
 }
 
 #[test]
-fn a_run_dropped_before_its_end_is_finished_by_the_runtime_and_drained_by_stop() {
-    let w = worker(Duration::from_secs(5));
+fn a_run_dropped_before_its_end_is_cancelled_and_stop_does_not_wait_for_its_steps() {
+    let w = worker(Duration::from_secs(30));
     let mut run = w.start_task(one_step(), json!({})).expect("start");
     assert_eq!(run.wait(Duration::from_millis(20)).expect("running"), None);
+    assert_eq!(w.bridge().in_flight(), 1);
     drop(run);
-    // Nobody waits any more; a host arriving late still completes the step.
+    // Nobody waits any more: the queued step is withdrawn, and a host never sees it.
+    assert_eq!(w.bridge().in_flight(), 0);
+    assert!(
+        w.bridge()
+            .wait(Duration::from_millis(50))
+            .expect("open")
+            .is_none()
+    );
+    let started = std::time::Instant::now();
+    w.stop().expect("stop");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "stop waited for a cancelled task's step"
+    );
+}
+
+#[test]
+fn a_running_step_of_a_dropped_run_is_refused_when_it_completes_late() {
+    let w = worker(Duration::from_secs(30));
+    let mut run = w.start_task(one_step(), json!({})).expect("start");
+    assert_eq!(run.wait(Duration::from_millis(20)).expect("running"), None);
     let event = w
         .bridge()
         .wait(Duration::from_secs(5))
         .expect("open")
-        .expect("the dropped run's step is still queued");
-    w.bridge()
-        .complete(
-            event.event_id,
-            StepExecutionCompletionEvent::for_event(&event, true),
-        )
-        .expect("still in flight");
+        .expect("queued");
+    drop(run);
+    let late = w.bridge().complete(
+        event.event_id,
+        StepExecutionCompletionEvent::for_event(&event, true),
+    );
+    assert!(
+        matches!(late, Err(TaskerError::InvalidCompletion(_))),
+        "{late:?}"
+    );
     w.stop().expect("stop");
-    assert_eq!(w.bridge().in_flight(), 0);
 }
 
 #[test]

@@ -166,6 +166,48 @@ pub struct TelemetryConfig {
     pub(crate) warnings: Vec<String>,
 }
 
+impl TelemetryConfig {
+    /// The export settings in which `other` differs from `self` (`service_name`, `endpoint`,
+    /// ...): what a second phase 2 would change. Console settings are phase 1's and are not
+    /// compared.
+    pub fn export_differences(&self, other: &Self) -> Vec<&'static str> {
+        let mut d = Vec::new();
+        let mut check = |differs: bool, name| {
+            if differs {
+                d.push(name);
+            }
+        };
+        check(self.enabled != other.enabled, "enabled");
+        check(self.endpoint() != other.endpoint(), "endpoint");
+        check(self.protocol != other.protocol, "protocol");
+        check(self.headers != other.headers, "headers");
+        check(
+            self.export_timeout != other.export_timeout,
+            "export_timeout",
+        );
+        check(
+            self.export_queue_size != other.export_queue_size,
+            "export_queue_size",
+        );
+        check(self.service_name != other.service_name, "service_name");
+        check(
+            self.service_version != other.service_version,
+            "service_version",
+        );
+        check(
+            self.resource_attributes != other.resource_attributes,
+            "resource_attributes",
+        );
+        check(self.sampler != other.sampler, "sampler");
+        check(self.environment != other.environment, "environment");
+        check(
+            self.metrics_export != other.metrics_export,
+            "metrics_export",
+        );
+        d
+    }
+}
+
 impl Default for TelemetryConfig {
     fn default() -> Self {
         Self {

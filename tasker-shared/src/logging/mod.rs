@@ -86,6 +86,9 @@ pub(crate) struct Telemetry {
     provider: SdkTracerProvider,
     own_subscriber: bool,
     phase2: Mutex<Option<TelemetryConfig>>,
+    /// The attached pipeline was re-attached in a forked child with the parent's
+    /// configuration: the child's own phase 2 replaces it instead of keeping it.
+    inherited: std::sync::atomic::AtomicBool,
 }
 
 static TELEMETRY: OnceLock<Telemetry> = OnceLock::new();
@@ -145,11 +148,29 @@ pub fn init_with_config(config: TelemetryConfig) -> Result<(), TelemetryError> {
             return disable(t);
         }
         if t.late.is_active() {
-            tracing::debug!(
-                target: "tasker_shared::logging",
-                "OpenTelemetry already initialized; keeping the running pipeline"
-            );
-            return Ok(());
+            let running = active_config().unwrap_or_default();
+            let differs = running.export_differences(&config);
+            if t.inherited.load(std::sync::atomic::Ordering::Acquire) && !differs.is_empty() {
+                // A forked child's own bootstrap: its service name, endpoint, ... win over
+                // the parent's, which it only inherited.
+                if let Some(old) = t.late.detach() {
+                    std::mem::forget(old);
+                }
+            } else {
+                if differs.is_empty() {
+                    tracing::debug!(
+                        target: "tasker_shared::logging",
+                        "OpenTelemetry already initialized; keeping the running pipeline"
+                    );
+                } else {
+                    tracing::warn!(
+                        target: "tasker_shared::logging",
+                        differs = %differs.join(", "),
+                        "OpenTelemetry is already exporting with a different configuration; keeping the running pipeline (call shutdown_telemetry first to change it)"
+                    );
+                }
+                return Ok(());
+            }
         }
         let processor = export::batch_processor(&config)?;
         attach(t, Arc::new(processor), config)
@@ -201,6 +222,8 @@ fn attach(
     config: TelemetryConfig,
 ) -> Result<(), TelemetryError> {
     t.sampler.set(Some(config.sampler.to_sampler()));
+    t.inherited
+        .store(false, std::sync::atomic::Ordering::Release);
     let (_, replayed) = t.late.attach(processor);
     tracing::info!(
         target: "tasker_shared::logging",
@@ -277,7 +300,10 @@ pub fn shutdown_telemetry() -> Result<(), TelemetryError> {
 
 /// Call in a forked child. The parent's exporter thread does not exist there, so its pipeline
 /// is abandoned (flushing it would block, then lose the spans) and, if the parent was
-/// exporting, a fresh pipeline with the same configuration is attached.
+/// exporting, a fresh pipeline with the same configuration is attached, under the child's
+/// pid. That pipeline is only inherited: the child's own phase 2 with another configuration
+/// (its bootstrap's service name) replaces it. Ids drawn in the child never repeat the
+/// parent's ([`crate::ids`]).
 pub fn reinitialize_after_fork() -> Result<(), TelemetryError> {
     let Some(t) = TELEMETRY.get() else {
         return Ok(());
@@ -293,7 +319,12 @@ pub fn reinitialize_after_fork() -> Result<(), TelemetryError> {
         .unwrap_or_else(PoisonError::into_inner)
         .take();
     match config {
-        Some(config) => init_with_config(config),
+        Some(config) => {
+            init_with_config(config)?;
+            t.inherited
+                .store(true, std::sync::atomic::Ordering::Release);
+            Ok(())
+        }
         None => Ok(()),
     }
 }

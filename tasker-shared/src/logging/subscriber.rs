@@ -53,6 +53,7 @@ pub(super) fn phase_one(config: TelemetryConfig) -> Telemetry {
     let provider = SdkTracerProvider::builder()
         .with_span_processor(LateBoundProcessor(late.clone()))
         .with_sampler(sampler.clone())
+        .with_id_generator(crate::ids::ForkSafeIdGenerator)
         .with_resource(super::resource(&config))
         .build();
     let tracer = provider.tracer("tasker-core");
@@ -106,6 +107,7 @@ pub(super) fn phase_one(config: TelemetryConfig) -> Telemetry {
         provider,
         own_subscriber,
         phase2: Mutex::new(None),
+        inherited: false.into(),
     }
 }
 

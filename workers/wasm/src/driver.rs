@@ -9,7 +9,6 @@ use serde_json::{Value, json};
 use tasker_shared::types::StepExecutionResult;
 use tasker_shared::workflow::{Action, ReadyStep, Task, TaskTemplate};
 use tasker_shared::{step_spans, trace_context};
-use uuid::Uuid;
 
 use crate::bridge::{self, Outcome};
 use crate::errors::WasmError;
@@ -46,7 +45,10 @@ pub(crate) async fn drive(
     concurrency: usize,
     default_timeout_ms: f64,
 ) -> Result<Value, WasmError> {
-    let (task_uuid, correlation_id) = (Uuid::new_v4(), Uuid::new_v4());
+    let (task_uuid, correlation_id) = (
+        tasker_shared::ids::new_uuid(),
+        tasker_shared::ids::new_uuid(),
+    );
     let root = step_spans::task_span(&template, task_uuid, correlation_id);
     let root_ids = trace_context::span_ids(&root);
     let mut task = Task::new(template, context, task_uuid, correlation_id)?

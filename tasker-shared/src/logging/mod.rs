@@ -248,10 +248,7 @@ pub fn flush_telemetry() -> Result<(), TelemetryError> {
         return Ok(());
     };
     let spans = match t.late.active() {
-        Some(p) => p
-            .force_flush()
-            .map_err(|e| late_bound::describe(&e))
-            .and_then(|()| stats::unreported_losses())
+        Some(p) => stats::report(p.force_flush().map_err(|e| late_bound::describe(&e)), false)
             .map_err(TelemetryError::Flush),
         None => Ok(()),
     };
@@ -272,11 +269,12 @@ pub fn shutdown_telemetry() -> Result<(), TelemetryError> {
         .unwrap_or_else(PoisonError::into_inner)
         .take();
     let spans = match t.late.detach() {
-        Some(p) => p
-            .shutdown_with_timeout(SHUTDOWN_TIMEOUT)
-            .map_err(|e| late_bound::describe(&e))
-            .and_then(|()| stats::unreported_losses())
-            .map_err(TelemetryError::Shutdown),
+        Some(p) => stats::report(
+            p.shutdown_with_timeout(SHUTDOWN_TIMEOUT)
+                .map_err(|e| late_bound::describe(&e)),
+            true,
+        )
+        .map_err(TelemetryError::Shutdown),
         None => Ok(()),
     };
     let metrics = metrics::shutdown();

@@ -18,6 +18,8 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 static EXPORTED: AtomicU64 = AtomicU64::new(0);
 static FAILED: AtomicU64 = AtomicU64::new(0);
 static DROPPED: AtomicU64 = AtomicU64::new(0);
+/// Spans admitted to an export queue whose export has not finished, across pipelines.
+static WAITING: AtomicU64 = AtomicU64::new(0);
 static LAST_ERROR: Mutex<Option<String>> = Mutex::new(None);
 
 /// What the span pipeline has done since the process started.
@@ -51,6 +53,30 @@ pub(super) fn snapshot(dropped_before_bootstrap: u64) -> TelemetryStats {
 
 /// The failure and drop counts a flush or shutdown has already reported.
 static REPORTED: Mutex<(u64, u64)> = Mutex::new((0, 0));
+
+/// A flush or shutdown's outcome with every loss since the last report named: when the
+/// exporter timed out (a collector that accepts connections and never answers), the spans
+/// already dropped and those still waiting for it are counted too, not just the timeout.
+pub(super) fn report(outcome: Result<(), String>, shutting_down: bool) -> Result<(), String> {
+    match (outcome, unreported_losses()) {
+        (Ok(()), losses) => losses,
+        (Err(e), losses) => {
+            let mut parts = vec![e];
+            if let Err(l) = losses {
+                parts.push(l);
+            }
+            let waiting = WAITING.load(Ordering::Relaxed);
+            if waiting > 0 {
+                parts.push(if shutting_down {
+                    format!("{waiting} span(s) still waiting for the collector were lost")
+                } else {
+                    format!("{waiting} span(s) are still waiting for the collector")
+                });
+            }
+            Err(parts.join("; "))
+        }
+    }
+}
 
 /// `Err` naming how many spans failed to export, and how many were dropped, since the last
 /// call (the last flush or shutdown).
@@ -100,11 +126,13 @@ impl Backlog {
             DROPPED.fetch_add(1, Ordering::Relaxed);
             return false;
         }
+        WAITING.fetch_add(1, Ordering::Relaxed);
         true
     }
 
     fn release(&self, n: u64) {
         self.0.fetch_sub(n, Ordering::AcqRel);
+        WAITING.fetch_sub(n, Ordering::Relaxed);
     }
 }
 

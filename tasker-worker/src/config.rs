@@ -62,6 +62,62 @@ impl WorkerConfig {
         Ok(c)
     }
 
+    /// What `asked` would change about a worker running with `self`, one entry per setting
+    /// (`concurrency: running 4, asked 8`). The worker id is compared only when
+    /// `compare_worker_id` (a caller that named one; the default is random per call).
+    pub fn differences(&self, asked: &WorkerConfig, compare_worker_id: bool) -> Vec<String> {
+        let mut d = Vec::new();
+        let mut check = |name: &str, running: String, wanted: String| {
+            if running != wanted {
+                d.push(format!("{name}: running {running}, asked {wanted}"));
+            }
+        };
+        if compare_worker_id {
+            check("worker_id", self.worker_id.clone(), asked.worker_id.clone());
+        }
+        check(
+            "concurrency",
+            self.concurrency.to_string(),
+            asked.concurrency.to_string(),
+        );
+        check(
+            "handler_timeout",
+            format!("{:?}", self.handler_timeout),
+            format!("{:?}", asked.handler_timeout),
+        );
+        check(
+            "dispatch_buffer",
+            self.dispatch_buffer.to_string(),
+            asked.dispatch_buffer.to_string(),
+        );
+        check(
+            "drain_timeout",
+            format!("{:?}", self.drain_timeout),
+            format!("{:?}", asked.drain_timeout),
+        );
+        check(
+            "namespaces",
+            format!("{:?}", self.namespaces),
+            format!("{:?}", asked.namespaces),
+        );
+        check(
+            "web_bind_address",
+            format!("{:?}", self.web_bind_address),
+            format!("{:?}", asked.web_bind_address),
+        );
+        check("language", self.language.clone(), asked.language.clone());
+        let telemetry = |c: &WorkerConfig| {
+            c.telemetry
+                .clone()
+                .unwrap_or_else(TelemetryConfig::from_env)
+        };
+        let (running, wanted) = (telemetry(self), telemetry(asked));
+        for field in running.export_differences(&wanted) {
+            d.push(format!("telemetry {field} differs"));
+        }
+        d
+    }
+
     /// Checks the numbers that must be positive.
     pub fn validate(&self) -> TaskerResult<()> {
         if self.concurrency == 0 {

@@ -111,6 +111,15 @@ pub fn worker_config_from_options(options: &Value, language: &str) -> TaskerResu
     Ok(config)
 }
 
+/// `bootstrap_worker(options)` for a host: parses and validates `options` (even when a
+/// worker is already running), then starts the process worker or returns the running one if
+/// the options ask for nothing different ([`crate::bootstrap_worker`]).
+pub fn bootstrap_from_options(options: &Value, language: &str) -> TaskerResult<crate::Worker> {
+    let config = worker_config_from_options(options, language)?;
+    let explicit_id = options.get("worker_id").is_some_and(|v| !v.is_null());
+    crate::bootstrap::bootstrap_compared(config, explicit_id)
+}
+
 /// `telemetry: {enabled, endpoint, protocol, service_name, service_version, sample_ratio}`
 /// over the environment's telemetry config.
 pub fn telemetry_from_options(v: &Value) -> TaskerResult<TelemetryConfig> {

@@ -29,7 +29,9 @@ pub use bootstrap::{abandon_after_fork, bootstrap_worker, current_worker};
 pub use bridge::{BridgeOutcome, EventBridge};
 pub use config::WorkerConfig;
 pub use driver::TaskResult;
-pub use host_options::{telemetry_from_options, worker_config_from_options};
+pub use host_options::{
+    bootstrap_from_options, telemetry_from_options, worker_config_from_options,
+};
 pub use processor::CommandProcessor;
 pub use task_run::{TaskRun, Waited};
 pub use worker::Worker;

@@ -178,9 +178,10 @@ impl Worker {
         }
     }
 
-    fn check(&self, template: &TaskTemplate) -> TaskerResult<()> {
+    fn check(&self, template: &TaskTemplate, context: &Value) -> TaskerResult<()> {
         self.ensure_running()?;
         template.validate()?;
+        tasker_shared::workflow::check_context(context)?;
         let namespaces = &self.inner.config.namespaces;
         if !namespaces.is_empty() && !namespaces.contains(&template.namespace) {
             return Err(TaskerError::Config(format!(
@@ -206,7 +207,7 @@ impl Worker {
         template: TaskTemplate,
         context: Value,
     ) -> TaskerResult<TaskResult> {
-        self.check(&template)?;
+        self.check(&template, &context)?;
         let _running = Running::new(&self.inner);
         driver::drive(
             self.inner.steps.clone(),
@@ -224,7 +225,7 @@ impl Worker {
     /// four. Dropping the run before it finishes cancels the task: its queued steps are
     /// withdrawn and completions of its running ones refused.
     pub fn start_task(&self, template: TaskTemplate, context: Value) -> TaskerResult<TaskRun> {
-        self.check(&template)?;
+        self.check(&template, &context)?;
         let task_uuid = tasker_shared::ids::new_uuid();
         let running = Running::new_owned(self.inner.clone());
         let steps = self.inner.steps.clone();
@@ -250,7 +251,7 @@ impl Worker {
     /// Starts a task on the runtime and returns its uuid at once; collect it with
     /// [`Worker::wait`] or [`Worker::try_wait`].
     pub fn submit_task(&self, template: TaskTemplate, context: Value) -> TaskerResult<Uuid> {
-        self.check(&template)?;
+        self.check(&template, &context)?;
         let task_uuid = tasker_shared::ids::new_uuid();
         let (tx, rx) = std::sync::mpsc::channel();
         let running = Running::new_owned(self.inner.clone());

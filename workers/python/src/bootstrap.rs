@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyString;
 use tasker_shared::TaskerError;
 use tasker_shared::workflow::TaskTemplate;
-use tasker_worker::{Waited, Worker};
+use tasker_worker::Worker;
 
 use crate::{bridge, conversions, errors};
 
@@ -34,9 +34,7 @@ impl PyWorker {
                 Some(o) => conversions::to_json(o, "options")?,
                 None => serde_json::Value::Null,
             };
-            let config = tasker_worker::worker_config_from_options(&opts, "python")
-                .map_err(|e| errors::to_py(py, e))?;
-            py.detach(|| tasker_worker::bootstrap_worker(config))
+            py.detach(|| tasker_worker::bootstrap_from_options(&opts, "python"))
                 .map(PyWorker)
                 .map_err(|e| errors::to_py(py, e))
         })
@@ -52,17 +50,15 @@ impl PyWorker {
 
     /// Runs a task (a template path or dict) and returns its result as a dict. Waits with the
     /// GIL released, in slices, so handler threads run and Ctrl-C is honoured; the waiting
-    /// thread drives the task itself meanwhile. With `on_event`, the waiting thread also takes
-    /// the steps its driver hands it (those that find the worker idle) and calls `on_event`
-    /// with each, which must run the handler and complete it.
-    #[pyo3(signature = (template, context=None, timeout=None, on_event=None))]
+    /// thread drives the task itself meanwhile. It never runs a handler: a handler cannot be
+    /// pre-empted, and one that never returns must not keep the caller from its result.
+    #[pyo3(signature = (template, context=None, timeout=None))]
     fn run_task(
         &self,
         py: Python<'_>,
         template: &Bound<'_, PyAny>,
         context: Option<&Bound<'_, PyAny>>,
         timeout: Option<f64>,
-        on_event: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
         errors::guard(py, || {
             let parsed = match template.cast::<PyString>() {
@@ -83,30 +79,22 @@ impl PyWorker {
                     })
                 })
                 .transpose()?;
-            let worker = &self.0;
-            let mut run = worker
+            let mut run = self
+                .0
                 .start_task(template, context)
                 .map_err(|e| errors::to_py(py, e))?;
             let deadline = timeout.map(|t| Instant::now() + t);
-            let serving = on_event.is_some();
             loop {
                 let slice = deadline.map_or(SLICE, |d| {
                     SLICE.min(d.saturating_duration_since(Instant::now()))
                 });
-                let waited = py
-                    .detach(|| run.wait_slice(slice, serving))
-                    .map_err(|e| errors::to_py(py, e))?;
-                match (waited, on_event) {
-                    (Waited::Finished(result), _) => {
-                        let json = serde_json::to_value(&result)
-                            .map_err(|e| errors::to_py(py, e.into()))?;
-                        return conversions::to_py(py, &json);
-                    }
-                    // `on_event` runs the handler and completes the step, like a host thread.
-                    (Waited::Event(event), Some(serve)) => {
-                        serve.call1((bridge::event_to_py(py, &event)?,))?;
-                    }
-                    (Waited::Event(_) | Waited::Elapsed, _) => {}
+                if let Some(result) = py
+                    .detach(|| run.wait(slice))
+                    .map_err(|e| errors::to_py(py, e))?
+                {
+                    let json =
+                        serde_json::to_value(&result).map_err(|e| errors::to_py(py, e.into()))?;
+                    return conversions::to_py(py, &json);
                 }
                 if let (Some(d), Some(t)) = (deadline, timeout) {
                     if Instant::now() >= d {
@@ -120,6 +108,7 @@ impl PyWorker {
                         ));
                     }
                 }
+                // An interrupt leaves here with the run dropped: its task is cancelled.
                 py.check_signals()?;
             }
         })

@@ -1,4 +1,5 @@
-"""The process worker: bootstrapped once, the same on a second call, refused after stop."""
+"""The process worker: bootstrapped once, the same on a second call with the same options,
+refused when the options differ, and after stop."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from conftest import LINEAR, Square
 def test_a_second_bootstrap_returns_the_same_worker_and_calls_after_stop_raise() -> None:
     tasker_core.register_handler("square", Square)
     first = tasker_core.bootstrap_worker(concurrency=2)
-    again = tasker_core.bootstrap_worker(concurrency=7)
+    again = tasker_core.bootstrap_worker(concurrency=2)
     assert again is first
     assert first.worker_id.startswith("worker-")
     assert tasker_core.current_worker() is first
@@ -37,6 +38,27 @@ def test_an_unknown_or_invalid_option_is_a_configuration_error() -> None:
     with pytest.raises(tasker_core.ConfigurationError) as info:
         tasker_core.bootstrap_worker(telemetry={"protocol": "smoke"})
     assert str(info.value) == 'invalid worker configuration: telemetry protocol "smoke" is not http/protobuf or grpc'
+
+
+def test_a_second_bootstrap_with_other_options_raises_naming_each_difference() -> None:
+    first = tasker_core.bootstrap_worker(concurrency=2, telemetry={"enabled": False})
+    try:
+        with pytest.raises(tasker_core.ConfigurationError) as info:
+            tasker_core.bootstrap_worker(concurrency=8, handler_timeout=5, telemetry={"enabled": False})
+        assert str(info.value) == (
+            f"invalid worker configuration: a worker is already running ({first.worker_id}) with a different "
+            "configuration (concurrency: running 2, asked 8; handler_timeout: running 30s, asked 5s); "
+            "stop it first, or bootstrap with the same options")
+        with pytest.raises(tasker_core.ConfigurationError, match="telemetry service_name differs"):
+            tasker_core.bootstrap_worker(concurrency=2, telemetry={"enabled": False, "service_name": "other"})
+        # Options are validated even while a worker runs.
+        with pytest.raises(tasker_core.ConfigurationError, match='unknown worker option "concurency"'):
+            tasker_core.bootstrap_worker(concurrency=2, concurency=3)
+        with pytest.raises(tasker_core.ConfigurationError, match="^telemetry must be a dict, got list$"):
+            tasker_core.bootstrap_worker(concurrency=2, telemetry=[])  # type: ignore[arg-type]
+        assert tasker_core.bootstrap_worker(concurrency=2, telemetry={"enabled": False}) is first
+    finally:
+        first.stop()
 
 
 def test_a_handler_that_is_not_callable_is_a_type_error() -> None:

@@ -39,7 +39,7 @@ def test_handlers_run_concurrently_on_python_threads(worker: tasker_core.Worker)
     result = worker.run_task(template("fan", steps), context={"even_number": 2})
     assert result.is_complete, result.steps
     assert len(set(names)) == 4
-    assert threading.current_thread().name in names, "the thread running the task runs one of its steps"
+    assert threading.current_thread().name not in names, "the thread running the task never runs a handler"
 
 
 def test_async_handlers_run_on_an_event_loop_without_blocking_each_other(worker: tasker_core.Worker) -> None:

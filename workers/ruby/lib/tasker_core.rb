@@ -7,6 +7,10 @@ require_relative "tasker_core/version"
 require_relative "tasker_core/error"
 # Phase 1: loading the extension starts console logging (Init_tasker_core), with no runtime.
 require "tasker_core.so"
+# Native::Worker objects come only from Native::Worker.bootstrap; one made by .new would be
+# an empty shell whose every method raises.
+TaskerCore::Native::Worker.singleton_class.send(:undef_method, :new)
+TaskerCore::Native::Worker.singleton_class.send(:undef_method, :allocate)
 require_relative "tasker_core/tracing"
 require_relative "tasker_core/step_context"
 require_relative "tasker_core/step_handler"
@@ -59,7 +63,10 @@ module TaskerCore
     end
 
     # Starts the process worker (phase 2: the Rust runtime and telemetry export), or returns
-    # the running one. Idempotent: a second call returns the same worker.
+    # the running one. Idempotent: a second call with the same options returns the same
+    # worker. Options are validated on every call; a call whose options differ from the
+    # running worker's raises {ConfigurationError} naming each difference (stop the worker
+    # first to change them).
     #
     # @param concurrency [Integer] Ruby threads running handlers at once
     # @param telemetry [Hash, nil] +{enabled:, endpoint:, protocol:, service_name:,
@@ -71,12 +78,12 @@ module TaskerCore
     # @raise [ConfigurationError] for an unknown or invalid option
     def bootstrap_worker(concurrency: 4, telemetry: nil, handler_timeout: 30, **options)
       @mutex.synchronize do
-        return @worker if @worker && !@worker.stopped?
-
         opts = options.merge(concurrency: concurrency, handler_timeout: handler_timeout)
         opts[:telemetry] = telemetry if telemetry
         install_exit_hook
         native = Native::Worker.bootstrap(opts)
+        return @worker if @worker && !@worker.stopped? && @worker.worker_id == native.worker_id
+
         handlers.names.each { |n| native.register_handler(n) }
         @worker = Worker.new(native, concurrency: concurrency, handlers: handlers)
       end

@@ -171,7 +171,12 @@ impl WasmWorker {
         {
             return Err(tasker_shared::TaskerError::UnknownHandler(step.handler.clone()).into());
         }
-        let context = conversions::to_json(&context, "context")?;
+        let context = if context.is_undefined() || context.is_null() {
+            serde_json::Value::Object(Default::default())
+        } else {
+            conversions::to_json(&context, "context")?
+        };
+        tasker_shared::workflow::check_context(&context)?;
         self.inner.running.set(self.inner.running.get() + 1);
         let result = driver::drive(
             template,

@@ -93,7 +93,10 @@ def bootstrap_worker(
     **options: Any,
 ) -> Worker:
     """Starts the process worker (phase 2: the Rust runtime and telemetry export), or
-    returns the running one: a second call returns the same worker.
+    returns the running one: a second call with the same options returns the same worker.
+    Options are validated on every call; a call whose options differ from the running
+    worker's raises :class:`ConfigurationError` naming each difference (stop the worker
+    first to change them).
 
     :param concurrency: Python threads running handlers at once
     :param telemetry: ``{enabled, endpoint, protocol, service_name, sample_ratio}``;
@@ -105,12 +108,14 @@ def bootstrap_worker(
     """
     global _worker
     with _lock:
-        if _worker is not None and not _worker.stopped:
-            return _worker
         opts = dict(options, concurrency=concurrency, handler_timeout=handler_timeout)
         if telemetry is not None:
+            if not isinstance(telemetry, Mapping):
+                raise ConfigurationError(f"telemetry must be a dict, got {type(telemetry).__name__}")
             opts["telemetry"] = dict(telemetry)
         native = _native.Worker.bootstrap(opts)
+        if _worker is not None and not _worker.stopped and _worker.worker_id == native.worker_id:
+            return _worker
         for name in _handlers.names():
             native.register_handler(name)
         _worker = Worker(native, concurrency, _handlers)

@@ -58,13 +58,13 @@ class Worker:
 
     @staticmethod
     def bootstrap(options: Optional[Any] = None) -> "Worker":
-        """Starts the process worker, or returns the running one."""
+        """Starts the process worker, or returns the running one when the options ask for
+        nothing different; raises ConfigurationError naming what differs otherwise."""
     def register_handler(self, name: str) -> None: ...
-    def run_task(self, template: Any, context: Optional[Any] = None, timeout: Optional[float] = None,
-                 on_event: Optional[Callable[[Dict[str, Any]], object]] = None) -> Dict[str, Any]:
-        """Runs a task; waits with the GIL released. With ``on_event``, the waiting thread
-        also takes the steps its driver hands it (those that find the worker idle) and calls
-        ``on_event`` with each; it must run the handler and complete the step."""
+    def run_task(self, template: Any, context: Optional[Any] = None,
+                 timeout: Optional[float] = None) -> Dict[str, Any]:
+        """Runs a task; waits with the GIL released and drives it, never running a handler.
+        An interrupt cancels the task."""
     def stop(self) -> None:
         """Drains in-flight steps and flushes telemetry."""
     @property

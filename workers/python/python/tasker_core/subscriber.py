@@ -25,6 +25,15 @@ class _TimedOut(Exception):
     """An async handler outlived its step's timeout."""
 
 
+class _Raised:
+    """A ``BaseException`` an async handler raised, carried out of the event loop: asyncio
+    lets ``SystemExit`` and ``KeyboardInterrupt`` escape ``run_forever`` and would end the
+    loop thread every async handler shares."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
 class _EventLoopThread:
     """One asyncio loop on a daemon thread: async handlers run there concurrently, and a
     host thread only waits for its own handler's future.
@@ -62,6 +71,8 @@ class _EventLoopThread:
             otel_token = otel.attach(otel_ctx)
             try:
                 return await coro
+            except (SystemExit, KeyboardInterrupt) as e:
+                return _Raised(e)
             finally:
                 otel.detach(otel_token)
                 _current_step.reset(token)
@@ -71,10 +82,13 @@ class _EventLoopThread:
 
         future = asyncio.run_coroutine_threadsafe(with_context(), self.loop())
         try:
-            return future.result(timeout)
+            value = future.result(timeout)
         except (concurrent.futures.TimeoutError, asyncio.TimeoutError):
             future.cancel()
             raise _TimedOut() from None
+        if isinstance(value, _Raised):
+            raise value.error
+        return value
 
     def stop(self) -> None:
         with self._lock:
@@ -92,8 +106,7 @@ class Subscriber:
     def handle(self, event_data: Dict[str, Any]) -> None:
         ctx = step_context(event_data)
         step = event_data["task_sequence_step"]["workflow_step"]
-        ms = step.get("timeout_ms")
-        timeout = ms / 1000.0 if ms else float(self._native.handler_timeout)
+        timeout = self.timeout_for(step)
         ids = {"trace_id": ctx.trace_id, "span_id": ctx.span_id, "step_name": ctx.step_name}
         token = _current_step.set(ids)
         host_ids = None
@@ -103,6 +116,11 @@ class Subscriber:
         finally:
             _current_step.reset(token)
         self._publish(event_data, outcome, host_ids)
+
+    def timeout_for(self, step: Dict[str, Any]) -> float:
+        """Seconds the step's handler may run: its ``timeout_ms``, else the worker's."""
+        ms = step.get("timeout_ms")
+        return ms / 1000.0 if ms else float(self._native.handler_timeout)
 
     def _run(self, name: str, ctx: Any, timeout: float, ids: Dict[str, Optional[str]], otel_ctx: Any) -> StepResult:
         fn = self._handlers.resolve(name)
@@ -119,6 +137,14 @@ class Subscriber:
             retryable = getattr(e, "retryable", True)
             return StepResult(False, error_message=str(e) or type(e).__name__,
                               error_type=type(e).__qualname__, retryable=bool(retryable))
+        except BaseException as e:  # noqa: B036
+            # SystemExit, KeyboardInterrupt or a bare BaseException from a handler thread:
+            # such a thread is not the main thread, so exiting or interrupting from it would
+            # only end the thread and shrink the pool. The step fails, with the reason, and
+            # is not retried (the handler asked to stop, not to be run again).
+            return StepResult(False, error_message=f"handler raised {type(e).__name__}{_args(e)}; "
+                              "a handler cannot exit or interrupt the worker, so the step failed",
+                              error_type=type(e).__qualname__, retryable=False)
         return value if isinstance(value, StepResult) else StepResult(True, result=value)
 
     def publish_step_completion(self, event_data: Dict[str, Any], success: bool, result: Any = None,
@@ -158,3 +184,7 @@ class Subscriber:
                                          trace_ids=host_ids)
         except CompletionError as e:
             debug("late completion dropped", reason=str(e))
+
+
+def _args(e: BaseException) -> str:
+    return f"({', '.join(repr(a) for a in e.args)})" if e.args else ""

@@ -1,17 +1,25 @@
 """The running worker: Python threads wait for step events with the GIL released and run
-handlers concurrently."""
+handlers concurrently.
+
+A Python function cannot be pre-empted, so a handler that never returns keeps its thread.
+The Rust worker fails such a step at its timeout (the task goes on without it), and a
+supervisor thread replaces the stuck handler thread, so the pool never shrinks; the stuck
+thread is abandoned and leaves once its handler returns. The caller of :meth:`Worker.run_task`
+never runs a handler itself, so it always gets its result on time."""
 
 from __future__ import annotations
 
 import os
 import threading
-from typing import Any, Dict, List, Mapping, Optional, Union
+import time
+from typing import Any, Dict, List, Mapping, Optional, Set, Tuple, Union
 
 from . import _tasker_core as _native
-from .errors import ForkedWorkerError, WorkerStoppedError
+from .errors import ConversionError, ForkedWorkerError, WorkerStoppedError
 from .event_bridge import wrap_step_execution_event
 from .handler import HandlerRegistry
 from .subscriber import Subscriber
+from .tracing import warning
 from .types import TaskResult
 
 __all__ = ["Worker"]
@@ -24,17 +32,29 @@ class Worker:
 
     #: Seconds one wait lasts before a handler thread checks whether the worker stopped.
     WAIT_SECONDS = 1.0
+    #: How often the supervisor looks for handlers that outlived their step's timeout.
+    SUPERVISE_SECONDS = 0.25
+    #: How long past its step's timeout a handler may keep its thread before it is replaced.
+    GRACE_SECONDS = 0.5
+    #: How long :meth:`stop` waits for handler threads once the Rust worker has drained.
+    JOIN_SECONDS = 1.0
 
     def __init__(self, native: Any, concurrency: int, handlers: HandlerRegistry) -> None:
         self._native = native
         self._concurrency = concurrency
         self._subscriber = Subscriber(native, handlers)
         self._pid = os.getpid()
-        self._threads: List[threading.Thread] = [
-            threading.Thread(target=self._serve, name=f"tasker-handler-{i}", daemon=True) for i in range(concurrency)
-        ]
-        for t in self._threads:
-            t.start()
+        self._lock = threading.Lock()
+        # thread ident -> (deadline, step name) while that thread runs a handler
+        self._busy: Dict[int, Tuple[float, str]] = {}
+        self._abandoned: Set[int] = set()
+        self._spawned = 0
+        self._stopping = threading.Event()
+        self._threads: List[threading.Thread] = []
+        with self._lock:
+            for _ in range(concurrency):
+                self._spawn()
+        threading.Thread(target=self._supervise, name="tasker-supervisor", daemon=True).start()
 
     @property
     def native(self) -> Any:
@@ -62,6 +82,12 @@ class Worker:
                  timeout: Optional[float] = 30.0) -> TaskResult:
         """Runs a task to its end.
 
+        The calling thread drives the task with the GIL released; handlers run on the
+        worker's threads. A step whose handler outlives its ``timeout_ms`` fails as
+        ``timeout`` at that moment, whether or not the handler ever returns. An interrupt
+        (Ctrl-C) cancels the task: its queued steps never run, and :meth:`stop` does not
+        wait for the running ones.
+
         :param template: a YAML/JSON file path, or the template as a dict:
             ``{namespace, name, version, steps: [{name, handler, depends_on, max_attempts, timeout_ms}]}``
         :param context: the task's input (JSON-compatible)
@@ -74,19 +100,35 @@ class Worker:
         self._check_fork()
         if isinstance(template, os.PathLike):
             template = os.fspath(template)
-        # This thread runs the handlers of the steps it takes while it waits: a step it takes
-        # never waits for a handler thread to wake and get the GIL.
-        raw = self._native.run_task(template, dict(context or {}), None if timeout is None else float(timeout),
-                                    self._serve_one)
+        if context is not None and not isinstance(context, Mapping):
+            raise ConversionError(f"context must be a dict (a JSON object), got {type(context).__name__}")
+        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))):
+            raise TypeError(f"timeout must be a number of seconds or None, got {type(timeout).__name__}")
+        raw = self._native.run_task(template, dict(context or {}), None if timeout is None else float(timeout))
         return TaskResult._from_native(raw)
 
     def stop(self) -> None:
-        """Stops taking steps, drains in-flight ones, and flushes telemetry. Idempotent."""
+        """Stops taking steps, drains in-flight ones, and flushes telemetry. Idempotent.
+
+        Bounded: the Rust worker waits at most ``drain_timeout`` for running steps, then
+        handler threads get :attr:`JOIN_SECONDS` to leave. A thread still running a handler
+        then (one that outlived its step) is left behind; it is a daemon thread."""
         self._check_fork()
+        self._stopping.set()
         self._native.stop()
-        for t in self._threads:
-            t.join(timeout=5)
+        deadline = time.monotonic() + self.JOIN_SECONDS
+        with self._lock:
+            threads = list(self._threads)
+        for t in threads:
+            t.join(timeout=max(0.0, deadline - time.monotonic()))
         self._subscriber.async_loop.stop()
+
+    @property
+    def handler_threads(self) -> int:
+        """Handler threads serving steps now: alive and not abandoned to a runaway handler.
+        Stays at ``concurrency`` while the worker runs."""
+        with self._lock:
+            return sum(1 for t in self._threads if t.is_alive() and t.ident not in self._abandoned)
 
     def _forked(self) -> bool:
         return os.getpid() != self._pid
@@ -97,17 +139,55 @@ class Worker:
                 f"this worker was started in process {self._pid}; after fork, call tasker_core.bootstrap_worker() in the child"
             )
 
-    def _serve_one(self, event: Dict[str, Any]) -> None:
-        self._subscriber.handle(wrap_step_execution_event(event))
+    def _spawn(self) -> None:
+        """Starts one handler thread; call with ``_lock`` held."""
+        t = threading.Thread(target=self._serve, name=f"tasker-handler-{self._spawned}", daemon=True)
+        self._spawned += 1
+        self._threads = [x for x in self._threads if x.is_alive()] + [t]
+        t.start()
 
     def _serve(self) -> None:
+        me = threading.get_ident()
         while True:
             try:
                 event = self._native.wait_event(self.WAIT_SECONDS)
             except WorkerStoppedError:
                 return
-            if event is not None:
-                self._subscriber.handle(wrap_step_execution_event(event))
+            if event is None:
+                continue
+            wrapped = wrap_step_execution_event(event)
+            step = wrapped["task_sequence_step"]["workflow_step"]
+            with self._lock:
+                self._busy[me] = (time.monotonic() + self._subscriber.timeout_for(step), str(step["name"]))
+            try:
+                self._subscriber.handle(wrapped)
+            except BaseException as e:  # noqa: B036 - a handler thread must survive anything
+                # The subscriber turns every handler exception into a failed step; what gets
+                # here came from outside the handler (an async exception, a bug of ours).
+                warning("handler thread caught an exception outside a handler", error=repr(e))
+            finally:
+                with self._lock:
+                    del self._busy[me]
+                    replaced = me in self._abandoned
+                    self._abandoned.discard(me)
+            if replaced:
+                return  # another thread took this one's place while its handler overran
+
+    def _supervise(self) -> None:
+        while not self._stopping.wait(self.SUPERVISE_SECONDS):
+            if self._forked():
+                return
+            now = time.monotonic()
+            stuck = []
+            with self._lock:
+                for ident, (deadline, step) in self._busy.items():
+                    if ident not in self._abandoned and now > deadline + self.GRACE_SECONDS:
+                        self._abandoned.add(ident)
+                        self._spawn()
+                        stuck.append((step, now - deadline))
+            for step, late in stuck:
+                warning("handler outlived its step's timeout; its thread is abandoned and replaced",
+                        step_name=step, overdue_seconds=round(late, 3))
 
 
 _ = _native  # the extension module is imported before the worker can exist

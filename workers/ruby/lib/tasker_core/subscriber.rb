@@ -38,12 +38,14 @@ module TaskerCore
       @native.complete(event_data[:event_id], completion_payload)
     end
 
-    private
-
+    # @param step [Hash] the event's workflow_step
+    # @return [Float] seconds the step's handler may run: its timeout_ms, else the worker's
     def timeout_for(step)
       ms = step["timeout_ms"]
       ms ? ms / 1000.0 : @native.handler_timeout
     end
+
+    private
 
     def run_handler(name, context, timeout)
       handler = @handlers.resolve(name)
@@ -63,6 +65,14 @@ module TaskerCore
       retryable = e.respond_to?(:retryable) ? (e.retryable ? true : false) : true
       StepHandler::Result.new(success: false, error_message: e.message, error_type: e.class.name,
                               retryable: retryable)
+    rescue Exception => e # rubocop:disable Lint/RescueException
+      # Interrupt, SignalException, SystemExit and the like, raised by a handler on a handler
+      # thread (real signals go to the main thread, which never runs handlers): letting them
+      # through would only end this thread and shrink the pool, and Thread#join would re-raise
+      # them later, far from their cause. The step fails with the reason and is not retried.
+      StepHandler::Result.new(success: false, error_type: e.class.name, retryable: false,
+                              error_message: "handler raised #{e.class}: #{e.message}; a handler cannot exit or " \
+                                             "interrupt the worker, so the step failed")
     ensure
       Thread.current[:tasker_core_step] = nil
     end

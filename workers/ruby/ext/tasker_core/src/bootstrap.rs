@@ -7,7 +7,7 @@ use magnus::prelude::*;
 use magnus::{Error, RModule, Ruby, Value, function, method};
 use tasker_shared::TaskerError;
 use tasker_shared::workflow::TaskTemplate;
-use tasker_worker::{Waited, Worker};
+use tasker_worker::Worker;
 use uuid::Uuid;
 
 use crate::{bridge, conversions, errors, gvl};
@@ -37,9 +37,7 @@ pub(crate) fn define(ruby: &Ruby, native: RModule) -> Result<(), Error> {
 fn bootstrap(ruby: &Ruby, options: Value) -> Result<RbWorker, Error> {
     gvl::guard(ruby, || {
         let opts = conversions::to_json(ruby, options, "options")?;
-        let config = tasker_worker::worker_config_from_options(&opts, "ruby")
-            .map_err(|e| errors::to_ruby(ruby, e))?;
-        gvl::without_gvl(|| tasker_worker::bootstrap_worker(config))
+        gvl::without_gvl(|| tasker_worker::bootstrap_from_options(&opts, "ruby"))
             .map(RbWorker)
             .map_err(|e| errors::to_ruby(ruby, e))
     })
@@ -55,11 +53,11 @@ impl RbWorker {
         })
     }
 
-    /// `run_task(template, context, timeout_seconds_or_nil) { |event| ... }`: a template path
-    /// or Hash. Waits with the GVL released, in slices, so handler threads run and Ctrl-C is
-    /// honoured; the waiting thread drives the task itself meanwhile. With a block, the
-    /// waiting thread also takes the steps its driver hands it (those that find the worker
-    /// idle) and yields each to the block, which must run the handler and complete it.
+    /// `run_task(template, context, timeout_seconds_or_nil)`: a template path or Hash. Waits
+    /// with the GVL released, in slices, so handler threads run and Ctrl-C is honoured; the
+    /// waiting thread drives the task itself meanwhile. It never runs a handler: a handler
+    /// cannot be pre-empted, and one that never returns must not keep the caller from its
+    /// result.
     fn run_task(
         ruby: &Ruby,
         rb_self: &Self,
@@ -80,35 +78,28 @@ impl RbWorker {
                     })
                 })
                 .transpose()?;
-            let worker = &rb_self.0;
-            let mut run = worker
+            let mut run = rb_self
+                .0
                 .start_task(template, context)
                 .map_err(|e| errors::to_ruby(ruby, e))?;
             let deadline = timeout.map(|t| Instant::now() + t);
-            let serving = ruby.block_given();
             loop {
                 let slice = deadline.map_or(SLICE, |d| {
                     SLICE.min(d.saturating_duration_since(Instant::now()))
                 });
-                let waited = gvl::without_gvl(|| run.wait_slice(slice, serving))
-                    .map_err(|e| errors::to_ruby(ruby, e))?;
-                match waited {
-                    Waited::Finished(result) => {
-                        let json = serde_json::to_value(&result)
-                            .map_err(|e| errors::internal(ruby, &e.to_string()))?;
-                        return conversions::to_ruby_symbol_keys(ruby, &json);
-                    }
-                    // The block runs the handler and completes the step, like a host thread.
-                    Waited::Event(event) => {
-                        let _: Value = ruby.yield_value(bridge::event_to_ruby(ruby, &event)?)?;
-                    }
-                    Waited::Elapsed => {}
+                if let Some(result) =
+                    gvl::without_gvl(|| run.wait(slice)).map_err(|e| errors::to_ruby(ruby, e))?
+                {
+                    let json = serde_json::to_value(&result)
+                        .map_err(|e| errors::internal(ruby, &e.to_string()))?;
+                    return conversions::to_ruby_symbol_keys(ruby, &json);
                 }
                 if let (Some(d), Some(t)) = (deadline, timeout) {
                     if Instant::now() >= d {
                         return Err(timed_out(ruby, run.task_uuid(), t));
                     }
                 }
+                // An interrupt leaves here with the run dropped: its task is cancelled.
                 ruby.thread_check_ints()?;
             }
         })

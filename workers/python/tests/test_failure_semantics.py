@@ -1,0 +1,134 @@
+"""What a runaway handler, a host exception and an interrupt do: the step fails with its
+reason, the caller gets its result, the handler pool keeps its size, and stop is bounded."""
+
+from __future__ import annotations
+
+import threading
+from typing import Iterator
+
+import pytest
+
+import tasker_core
+from conftest import LINEAR, Square, run_python, template
+
+
+@pytest.fixture(scope="module")
+def worker() -> Iterator[tasker_core.Worker]:
+    tasker_core.register_handler("square", Square)
+    w = tasker_core.bootstrap_worker(concurrency=4, handler_timeout=10, telemetry={"enabled": False})
+    yield w
+    w.stop()
+
+
+def run_in_thread(w: tasker_core.Worker, tmpl: object, limit: float = 30.0) -> tasker_core.TaskResult:
+    """Runs the task on another thread, so a run_task that never returns fails the test
+    instead of hanging it."""
+    out: list = []
+    t = threading.Thread(target=lambda: out.append(w.run_task(tmpl, timeout=20)), daemon=True)
+    t.start()
+    t.join(limit)
+    assert not t.is_alive(), "run_task did not return"
+    return out[0]
+
+
+def test_a_handler_that_never_returns_fails_its_step_as_timeout_and_frees_the_caller(
+        worker: tasker_core.Worker) -> None:
+    release = threading.Event()
+
+    def never_returns(ctx: tasker_core.StepContext) -> str:
+        release.wait()
+        return "too late"
+
+    tasker_core.register_handler("never_returns", never_returns)
+    try:
+        result = run_in_thread(worker, template("runaway", [
+            {"name": "stuck", "handler": "never_returns", "timeout_ms": 300, "max_attempts": 1}]))
+        assert result.status == "error"
+        assert result.steps["stuck"]["error_type"] == "timeout"
+        assert result.steps["stuck"]["error"] == "handler timed out after 300 ms"
+        # The stuck thread was replaced: the pool still serves four steps at once.
+        deadline = threading.Event()
+        for _ in range(40):
+            if worker.handler_threads == 4:
+                break
+            deadline.wait(0.1)
+        assert worker.handler_threads == 4
+        assert worker.run_task(LINEAR, context={"even_number": 2}).is_complete
+    finally:
+        release.set()
+
+
+def test_a_handler_that_outlives_its_timeout_is_recorded_at_the_timeout(worker: tasker_core.Worker) -> None:
+    release = threading.Event()
+    tasker_core.register_handler("slow", lambda ctx: release.wait(5) and "late")
+    try:
+        result = run_in_thread(worker, template("slow", [
+            {"name": "slow", "handler": "slow", "timeout_ms": 200, "max_attempts": 1}]))
+        assert result.steps["slow"]["error_type"] == "timeout"
+    finally:
+        release.set()
+
+
+@pytest.mark.parametrize("raised, error_type, message", [
+    (SystemExit(3), "SystemExit", "handler raised SystemExit(3)"),
+    (KeyboardInterrupt(), "KeyboardInterrupt", "handler raised KeyboardInterrupt"),
+    (BaseException("bare"), "BaseException", "handler raised BaseException('bare')"),
+])
+def test_a_base_exception_from_a_handler_fails_the_step_and_keeps_the_thread(
+        worker: tasker_core.Worker, raised: BaseException, error_type: str, message: str) -> None:
+    def raises(ctx: tasker_core.StepContext) -> None:
+        raise raised
+
+    async def raises_async(ctx: tasker_core.StepContext) -> None:
+        raise raised
+
+    tasker_core.register_handler("raises", raises)
+    tasker_core.register_handler("raises_async", raises_async)
+    steps = [{"name": f"s{i}", "handler": "raises", "max_attempts": 1} for i in range(4)]
+    steps.append({"name": "async", "handler": "raises_async", "max_attempts": 1})
+    result = worker.run_task(template("base_exception", steps), timeout=20)
+    assert result.status == "error"
+    for name, step in result.steps.items():
+        assert step["error_type"] == error_type, name
+        assert step["error"] == (f"{message}; a handler cannot exit or interrupt the worker, so the step failed")
+        assert step["attempts"] == 1, "not retried"
+    assert worker.handler_threads == 4
+    assert worker.run_task(LINEAR, context={"even_number": 2}).is_complete
+
+
+def test_a_context_or_timeout_of_the_wrong_type_is_refused(worker: tasker_core.Worker) -> None:
+    with pytest.raises(tasker_core.ConversionError, match="^context must be a dict \\(a JSON object\\), got list$"):
+        worker.run_task(LINEAR, context=[("even_number", 2)])  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="^timeout must be a number of seconds or None, got str$"):
+        worker.run_task(LINEAR, context={"even_number": 2}, timeout="x")  # type: ignore[arg-type]
+
+
+CTRL_C = r"""
+import os, signal, sys, threading, time
+import tasker_core
+started = threading.Event()
+def blocks(ctx):
+    started.set()
+    time.sleep(60)
+tasker_core.register_handler("blocks", blocks)
+w = tasker_core.bootstrap_worker(concurrency=2, telemetry={"enabled": False})
+threading.Thread(target=lambda: (started.wait(), time.sleep(0.2), os.kill(os.getpid(), signal.SIGINT)),
+                 daemon=True).start()
+t = {"namespace": "py", "name": "ctrl_c", "steps": [{"name": "s", "handler": "blocks"}]}
+try:
+    w.run_task(t, timeout=30)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+w.stop()
+print("stopped", flush=True)
+"""
+
+
+def test_ctrl_c_cancels_the_callers_task_so_stop_does_not_wait_for_its_steps() -> None:
+    out = run_python(CTRL_C, {"RUST_LOG": "info"})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["interrupted", "stopped"]
+    assert "task.cancelled: its caller stopped waiting" in out.stderr
+    assert "cancelled_steps=1" in out.stderr
+    stopped = [line for line in out.stderr.splitlines() if "Worker stopped" in line]
+    assert stopped and "abandoned_steps=0" in stopped[0], out.stderr

@@ -1,0 +1,118 @@
+# frozen_string_literal: true
+
+require_relative "test_helper"
+
+# What a runaway handler, a host exception and an interrupt do: the step fails with its
+# reason, the caller gets its result, the handler pool keeps its size, and stop is bounded.
+class FailureSemanticsTest < Minitest::Test
+  LINEAR = File.join(TEMPLATES, "linear_workflow.yaml")
+
+  def worker
+    TaskerCore.register_handler("square", Square)
+    TaskerCore.bootstrap_worker(concurrency: 4, handler_timeout: 10, telemetry: { enabled: false })
+  end
+
+  # Runs the task on another thread, so a run_task that never returns fails the test instead
+  # of hanging it.
+  def run_in_thread(template)
+    t = Thread.new { worker.run_task(template, timeout: 20) }
+    assert t.join(30), "run_task did not return"
+    t.value
+  end
+
+  def wait_until(seconds = 5)
+    deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + seconds
+    sleep 0.05 until yield || Process.clock_gettime(Process::CLOCK_MONOTONIC) > deadline
+  end
+
+  def test_a_handler_that_rescues_its_timeout_and_never_returns_fails_as_timeout_and_frees_the_caller
+    release = Queue.new
+    TaskerCore.register_handler("stubborn") do |_ctx|
+      begin
+        release.pop
+      rescue Exception # rubocop:disable Lint/RescueException
+        retry # swallows Deadline's Timeout::Error, for ever
+      end
+      "too late"
+    end
+    result = run_in_thread(TestSupport.template("runaway", [{ name: "stuck", handler: "stubborn", timeout_ms: 300,
+                                                              max_attempts: 1 }]))
+    assert_equal "error", result.status
+    assert_equal "timeout", result.steps["stuck"]["error_type"]
+    assert_equal "handler timed out after 300 ms", result.steps["stuck"]["error"]
+    wait_until { worker.handler_threads == 4 }
+    assert_equal 4, worker.handler_threads, "the stuck thread was replaced"
+    assert worker.run_task(LINEAR, context: { even_number: 2 }).complete?
+  ensure
+    release&.push(true)
+  end
+
+  def test_a_handler_spinning_in_an_ensure_past_its_timeout_is_recorded_at_the_timeout
+    TaskerCore.register_handler("spins") do |_ctx|
+      sleep 10
+    ensure
+      sleep 3
+    end
+    result = run_in_thread(TestSupport.template("ensure", [{ name: "spin", handler: "spins", timeout_ms: 200,
+                                                             max_attempts: 1 }]))
+    assert_equal "timeout", result.steps["spin"]["error_type"]
+  end
+
+  [[Interrupt, "Interrupt"], [SignalException.new("TERM"), "SignalException"], [SystemExit.new(3), "SystemExit"],
+   [NoMemoryError.new("fake"), "NoMemoryError"]].each do |raised, name|
+    define_method("test_#{name.downcase}_from_a_handler_fails_the_step_and_keeps_the_thread") do
+      TaskerCore.register_handler("raises") { |_ctx| raise raised }
+      steps = (1..4).map { |i| { name: "s#{i}", handler: "raises", max_attempts: 1 } }
+      result = worker.run_task(TestSupport.template("exception", steps), timeout: 20)
+      assert_equal "error", result.status
+      result.steps.each_value do |step|
+        assert_equal name, step["error_type"]
+        assert_match(/\Ahandler raised #{name}: .*; a handler cannot exit or interrupt the worker, so the step failed\z/,
+                     step["error"])
+        assert_equal 1, step["attempts"], "not retried"
+      end
+      assert_equal 4, worker.handler_threads
+      assert worker.run_task(LINEAR, context: { even_number: 2 }).complete?
+    end
+  end
+
+  def test_stop_after_a_handler_raised_a_signal_exception_raises_nothing
+    TaskerCore.register_handler("term") { |_ctx| raise SignalException, "TERM" }
+    w = worker
+    w.run_task(TestSupport.template("term", [{ name: "t", handler: "term", max_attempts: 1 }]))
+    w.stop
+    assert w.stopped?
+  end
+
+  def test_a_context_or_timeout_of_the_wrong_type_is_refused
+    error = assert_raises(TaskerCore::ConversionError) { worker.run_task(LINEAR, context: [[:even_number, 2]]) }
+    assert_equal "context must be a Hash (a JSON object), got Array", error.message
+    error = assert_raises(TypeError) { worker.run_task(LINEAR, context: { even_number: 2 }, timeout: "x") }
+    assert_equal "timeout must be a number of seconds or nil, got String", error.message
+  end
+
+  CTRL_C = <<~RUBY
+    require "tasker_core"
+    started = Queue.new
+    TaskerCore.register_handler("blocks") { |_ctx| started << true; sleep 60 }
+    w = TaskerCore.bootstrap_worker(concurrency: 2, telemetry: { enabled: false })
+    Thread.new { started.pop; sleep 0.2; Process.kill("INT", Process.pid) }
+    begin
+      w.run_task({ namespace: "rb", name: "ctrl_c", steps: [{ name: "s", handler: "blocks" }] }, timeout: 30)
+    rescue Interrupt
+      puts "interrupted"
+    end
+    w.stop
+    puts "stopped"
+  RUBY
+
+  def test_ctrl_c_cancels_the_callers_task_so_stop_does_not_wait_for_its_steps
+    out, err, status = TestSupport.ruby(CTRL_C, "RUST_LOG" => "info")
+    assert status.success?, err
+    assert_equal %w[interrupted stopped], out.split
+    assert_includes err, "task.cancelled: its caller stopped waiting"
+    assert_includes err, "cancelled_steps=1"
+    stopped = err.lines.find { |l| l.include?("Worker stopped") }
+    assert_includes stopped.to_s, "abandoned_steps=0", err
+  end
+end

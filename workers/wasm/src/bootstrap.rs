@@ -17,6 +17,9 @@ use crate::{bridge, driver, ffi_logging};
 struct Inner {
     concurrency: usize,
     handler_timeout_ms: f64,
+    telemetry: TelemetryConfig,
+    /// The exporter callback it was started with, if any (compared by identity).
+    exporter: Option<JsValue>,
     running: Cell<usize>,
     stopped: Cell<bool>,
 }
@@ -64,10 +67,43 @@ fn positive(obj: &JsValue, key: &str) -> Result<Option<f64>, WasmError> {
     }
 }
 
+const WORKER_KEYS: &[&str] = &["concurrency", "handlerTimeoutMs", "telemetry"];
+const TELEMETRY_KEYS: &[&str] = &[
+    "enabled",
+    "endpoint",
+    "serviceName",
+    "sampleRatio",
+    "exporter",
+];
+
+/// Refuses `obj` unless it is undefined/null or a plain object whose keys are all `known`.
+fn check_keys(obj: &JsValue, known: &[&str], what: &str) -> Result<(), WasmError> {
+    if obj.is_undefined() || obj.is_null() {
+        return Ok(());
+    }
+    if !obj.is_object() || js_sys::Array::is_array(obj) || obj.is_function() {
+        return Err(WasmError::new(
+            "CONFIGURATION",
+            format!("{what} must be an object, got {}", conversions::kind(obj)),
+        ));
+    }
+    for key in js_sys::Object::keys(obj.unchecked_ref::<js_sys::Object>()).iter() {
+        let k = key.as_string().unwrap_or_default();
+        if !known.contains(&k.as_str()) {
+            return Err(WasmError::new(
+                "CONFIGURATION",
+                format!("unknown {what} option {k:?} (known: {})", known.join(", ")),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Telemetry options over `globalThis` / `process.env`.
 fn telemetry(options: &JsValue) -> Result<(TelemetryConfig, Option<Target>), WasmError> {
     let mut config = ffi_logging::host_config();
     let t = get(options, "telemetry").unwrap_or(JsValue::UNDEFINED);
+    check_keys(&t, TELEMETRY_KEYS, "telemetry")?;
     if let Some(v) = get(&t, "enabled") {
         config.enabled = v.as_bool().ok_or_else(|| {
             WasmError::new("CONFIGURATION", "telemetry.enabled must be a boolean")
@@ -110,32 +146,78 @@ fn telemetry(options: &JsValue) -> Result<(TelemetryConfig, Option<Target>), Was
     Ok((config, target))
 }
 
-/// Starts the worker (phase 2: telemetry export), or returns the running one.
+/// Starts the worker (phase 2: telemetry export), or returns the running one when the
+/// options ask for nothing different. Options are checked on every call.
 #[wasm_bindgen(js_name = bootstrapWorker)]
 pub async fn bootstrap_worker(
     #[wasm_bindgen(unchecked_param_type = "WorkerOptions | undefined")] options: JsValue,
 ) -> Result<WasmWorker, WasmError> {
+    check_keys(&options, WORKER_KEYS, "worker")?;
+    let concurrency = positive(&options, "concurrency")?.map_or(4, |n| n as usize);
+    let handler_timeout_ms = positive(&options, "handlerTimeoutMs")?.unwrap_or(30_000.0);
+    let (config, target) = telemetry(&options)?;
+    let exporter = match &target {
+        Some(Target::Callback(f)) => Some(JsValue::from(f.clone())),
+        _ => None,
+    };
     if let Some(w) = CURRENT
         .with(|c| c.borrow().clone())
         .filter(|w| !w.inner.stopped.get())
     {
+        let i = &w.inner;
+        let mut differs = Vec::new();
+        if i.concurrency != concurrency {
+            differs.push(format!(
+                "concurrency: running {}, asked {concurrency}",
+                i.concurrency
+            ));
+        }
+        if i.handler_timeout_ms != handler_timeout_ms {
+            differs.push(format!(
+                "handlerTimeoutMs: running {}, asked {handler_timeout_ms}",
+                i.handler_timeout_ms
+            ));
+        }
+        differs.extend(
+            i.telemetry
+                .export_differences(&config)
+                .into_iter()
+                .map(|f| format!("telemetry {f} differs")),
+        );
+        let same_exporter = match (&i.exporter, &exporter) {
+            (Some(a), Some(b)) => js_sys::Object::is(a, b),
+            (None, None) => true,
+            _ => false,
+        };
+        if !same_exporter {
+            differs.push("telemetry exporter differs".to_owned());
+        }
+        if !differs.is_empty() {
+            return Err(WasmError::new(
+                "CONFIGURATION",
+                format!(
+                    "a worker is already running with a different configuration ({}); stop it first, or bootstrap with the same options",
+                    differs.join("; ")
+                ),
+            ));
+        }
         return Ok(w);
     }
-    let concurrency = positive(&options, "concurrency")?.map_or(4, |n| n as usize);
-    let handler_timeout_ms = positive(&options, "handlerTimeoutMs")?.unwrap_or(30_000.0);
-    let (config, target) = telemetry(&options)?;
     if let Some(target) = target {
-        logging::init_with_exporter(config, JsExporter::install(target))?;
+        logging::init_with_exporter(config.clone(), JsExporter::install(target, &config))?;
     }
     let worker = WasmWorker {
         inner: Rc::new(Inner {
             concurrency,
             handler_timeout_ms,
+            telemetry: config,
+            exporter,
             running: Cell::new(0),
             stopped: Cell::new(false),
         }),
     };
     CURRENT.with(|c| *c.borrow_mut() = Some(worker.clone()));
+    exporter::flush_at_exit();
     tracing::info!(concurrency, language = "wasm", "Worker started");
     Ok(worker)
 }
@@ -152,6 +234,17 @@ fn template_from(v: &JsValue) -> Result<TaskTemplate, WasmError> {
 
 #[wasm_bindgen(js_class = Worker)]
 impl WasmWorker {
+    /// Always throws: a worker comes from `bootstrapWorker()`. (wasm-bindgen exports the
+    /// class, so without this `new Worker()` would make an empty object whose methods fail
+    /// with "null pointer passed to rust".)
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> Result<WasmWorker, WasmError> {
+        Err(WasmError::new(
+            "CONFIGURATION",
+            "Worker cannot be constructed directly: use `await bootstrapWorker(options)`",
+        ))
+    }
+
     /// Runs a task (a template object, or its YAML/JSON text) to its end.
     #[wasm_bindgen(js_name = runTask, unchecked_return_type = "TaskResult")]
     pub async fn run_task(
@@ -197,8 +290,9 @@ impl WasmWorker {
             .map_err(|e| WasmError::new("TELEMETRY", e))
     }
 
-    /// Waits for running tasks (up to 10 s), flushes telemetry and stops. Idempotent; later
-    /// calls to `runTask` reject with code `WORKER_STOPPED`.
+    /// Waits for running tasks (up to 10 s), flushes telemetry (up to 5 s: a collector that
+    /// never answers costs its spans, counted in the error, not a hung `stop`) and stops.
+    /// Idempotent; later calls to `runTask` reject with code `WORKER_STOPPED`.
     pub async fn stop(&self) -> Result<(), WasmError> {
         if self.inner.stopped.replace(true) {
             return Ok(());
@@ -207,7 +301,7 @@ impl WasmWorker {
         while self.inner.running.get() > 0 && js_sys::Date::now() < deadline {
             let _ = bridge::sleep(5.0).await;
         }
-        let flushed = exporter::flush().await;
+        let flushed = exporter::flush_within(exporter::STOP_FLUSH_MS).await;
         logging::shutdown_telemetry()?;
         tracing::info!("Worker stopped");
         flushed.map_err(|e| WasmError::new("TELEMETRY", e))

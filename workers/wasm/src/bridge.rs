@@ -23,9 +23,23 @@ thread_local! {
 /// Registers `handler` (an async function of the step context) under the name templates use.
 #[wasm_bindgen(js_name = registerHandler)]
 pub fn register_handler(
-    name: String,
+    #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
     #[wasm_bindgen(unchecked_param_type = "StepHandler")] handler: JsValue,
 ) -> Result<(), WasmError> {
+    // Typed as JsValue and checked here: a number or a symbol passed where wasm-bindgen
+    // expects a string would reach the glue as a bad pointer, not as a clear error.
+    let name = match name.as_string() {
+        Some(n) if !n.is_empty() => n,
+        _ => {
+            return Err(WasmError::new(
+                "CONFIGURATION",
+                format!(
+                    "a handler name must be a non-empty string, got {}",
+                    conversions::kind(&name)
+                ),
+            ));
+        }
+    };
     let f = handler.dyn_into::<Function>().map_err(|_| {
         WasmError::new(
             "CONFIGURATION",
@@ -191,6 +205,7 @@ pub(crate) async fn call(event: &StepExecutionEvent, timeout_ms: f64) -> Outcome
             );
         }
     };
+    let started = js_sys::Date::now();
     let returned = match f.call1(&JsValue::NULL, &ctx) {
         Ok(v) => JsFuture::from(Promise::resolve(&v)),
         Err(thrown) => JsFuture::from(Promise::reject(&thrown)),
@@ -199,6 +214,11 @@ pub(crate) async fn call(event: &StepExecutionEvent, timeout_ms: f64) -> Outcome
         Either::Left((r, _)) => r,
         Either::Right(_) => return Outcome::TimedOut,
     };
+    // A handler that blocks the event loop (synchronous work) cannot be pre-empted, and the
+    // timer cannot fire while it runs: it is recorded as timed out once it returns late.
+    if js_sys::Date::now() - started > timeout_ms {
+        return Outcome::TimedOut;
+    }
     completion.trace_id = string_prop(&ctx, "traceId").or(completion.trace_id);
     completion.span_id = string_prop(&ctx, "spanId").or(completion.span_id);
     match settled {

@@ -142,6 +142,25 @@ pub(crate) fn to_js(v: &Value) -> Result<JsValue, WasmError> {
     JSON::parse(&v.to_string()).map_err(|e| WasmError::new("INTERNAL", describe(&e)))
 }
 
+/// What kind of value `v` is, for error messages: `a number`, `a symbol`, `an object`...
+pub(crate) fn kind(v: &JsValue) -> String {
+    if v.is_null() {
+        return "null".to_owned();
+    }
+    if v.as_string().is_some_and(|s| s.is_empty()) {
+        return "an empty string".to_owned();
+    }
+    if Array::is_array(v) {
+        return "an array".to_owned();
+    }
+    let t = v.js_typeof().as_string().unwrap_or_default();
+    match t.as_str() {
+        "undefined" => "undefined".to_owned(),
+        "object" => "an object".to_owned(),
+        other => format!("a {other}"),
+    }
+}
+
 /// A thrown value's message.
 pub(crate) fn describe(e: &JsValue) -> String {
     if let Some(err) = e.dyn_ref::<js_sys::Error>() {

@@ -6,6 +6,16 @@
 //! timer, which never keeps Node alive), and at `worker.stop()`/`flush()`, which await every
 //! send still in flight and report a failed one. A settled send is dropped at once, so
 //! responses and request bodies never pile up.
+//!
+//! A collector that accepts connections and never answers must cost spans, never steps:
+//! every send gives up after the export timeout (`OTEL_EXPORTER_OTLP_TIMEOUT`, 10 s by
+//! default), `stop`/`flush` wait at most 5 s, and a task never waits for the collector.
+//!
+//! Node exits without `stop()`: at `beforeExit` what is buffered is sent (the pending fetch
+//! keeps the process alive until it settles), and at `exit`, which allows only synchronous
+//! code, the unsent batches are POSTed by a short-lived child process that the exit waits
+//! for (at most 5 s). A callback exporter cannot be called synchronously; its unsent spans
+//! are counted on stderr instead.
 
 use std::cell::RefCell;
 use std::time::{Duration, UNIX_EPOCH};
@@ -33,9 +43,13 @@ struct State {
     resource: Vec<KeyValue>,
     buffer: Vec<SpanData>,
     in_flight: usize,
+    /// Bodies of the sends in flight, by send number: what an `exit` must still deliver.
+    sending: std::collections::BTreeMap<u64, (String, usize)>,
+    next_send: u64,
     failures: Vec<String>,
     dropped: u64,
     timer: Option<JsValue>,
+    timeout_ms: f64,
 }
 
 thread_local! {
@@ -55,9 +69,19 @@ const MAX_BUFFERED: usize = 16_384;
 #[derive(Debug, Default)]
 pub(crate) struct JsExporter;
 
+/// How long `stop()` (and `flush()`) wait for the collector.
+pub(crate) const STOP_FLUSH_MS: f64 = 5_000.0;
+
 impl JsExporter {
-    pub(crate) fn install(target: Target) -> Self {
-        STATE.with(|s| s.borrow_mut().target = Some(target));
+    pub(crate) fn install(
+        target: Target,
+        config: &tasker_shared::logging::TelemetryConfig,
+    ) -> Self {
+        STATE.with(|s| {
+            let mut s = s.borrow_mut();
+            s.target = Some(target);
+            s.timeout_ms = config.export_timeout.as_secs_f64() * 1000.0;
+        });
         Self
     }
 }
@@ -143,8 +167,9 @@ pub(crate) fn send_buffered() {
         let take = s.buffer.len().min(BATCH * 4);
         let spans: Vec<SpanData> = s.buffer.drain(..take).collect();
         let body = encode(&s.resource, &spans);
+        let timeout_ms = s.timeout_ms;
         let promise = match s.target.as_ref() {
-            Some(Target::Fetch { url }) => post(url, &body.to_string()),
+            Some(Target::Fetch { url }) => post(url, &body.to_string(), timeout_ms),
             Some(Target::Callback(f)) => conversions::to_js(&body)
                 .map_err(JsValue::from)
                 .and_then(|batch| f.call1(&JsValue::NULL, &batch))
@@ -152,11 +177,31 @@ pub(crate) fn send_buffered() {
             None => return None,
         };
         s.in_flight += 1;
-        Some(promise.unwrap_or_else(|e| Promise::reject(&e)))
+        let id = s.next_send;
+        s.next_send += 1;
+        s.sending.insert(id, (body.to_string(), take));
+        Some((
+            id,
+            timeout_ms,
+            promise.unwrap_or_else(|e| Promise::reject(&e)),
+        ))
     });
-    if let Some(p) = started {
+    if let Some((id, timeout_ms, p)) = started {
         wasm_bindgen_futures::spawn_local(async move {
-            let outcome = match JsFuture::from(p).await {
+            // fetch is aborted by its signal; a callback's promise is raced here, so one that
+            // never settles frees its slot all the same.
+            let settled = match futures::future::select(
+                JsFuture::from(p),
+                crate::bridge::sleep(timeout_ms + 100.0),
+            )
+            .await
+            {
+                futures::future::Either::Left((r, _)) => r,
+                futures::future::Either::Right(_) => Err(JsValue::from_str(&format!(
+                    "timed out after {timeout_ms} ms"
+                ))),
+            };
+            let outcome = match settled {
                 // A fetch Response: refuse non-2xx. A callback's value is not checked.
                 Ok(resp) => match Reflect::get(&resp, &"ok".into())
                     .ok()
@@ -176,6 +221,7 @@ pub(crate) fn send_buffered() {
             let more = STATE.with(|s| {
                 let mut s = s.borrow_mut();
                 s.in_flight -= 1;
+                s.sending.remove(&id);
                 s.failures.extend(outcome);
                 !s.buffer.is_empty()
             });
@@ -186,12 +232,12 @@ pub(crate) fn send_buffered() {
     }
 }
 
-/// Called between tasks: when sends are backed up, gives the event loop turns to finish
-/// them (a CPU-bound stream of tasks otherwise never lets fetch responses in), so spans are
-/// delayed rather than dropped. Returns at once when nothing is backed up.
+/// Called between tasks: when sends are backed up, gives the event loop a few turns to let
+/// responses in (a CPU-bound stream of tasks otherwise never does), so spans are delayed
+/// rather than dropped while the collector keeps up. Bounded to a few milliseconds: a
+/// collector that never answers costs spans (dropped and counted), never task time.
 pub(crate) async fn relieve() {
-    // Bounded (about 2 s), so a collector that never answers slows tasks but cannot stall them.
-    for _ in 0..2000 {
+    for _ in 0..4 {
         let backed_up = STATE.with(|s| s.borrow().buffer.len() >= MAX_BUFFERED / 2);
         if !backed_up {
             return;
@@ -201,9 +247,16 @@ pub(crate) async fn relieve() {
     }
 }
 
-/// Sends what is buffered and waits for every send in flight. Errors name what failed
-/// since the last flush.
+/// [`flush_within`] the stop bound.
 pub(crate) async fn flush() -> Result<(), String> {
+    flush_within(STOP_FLUSH_MS).await
+}
+
+/// Sends what is buffered and waits up to `bound_ms` for every send in flight. Errors name
+/// what failed since the last flush, and what was still waiting when the bound passed.
+pub(crate) async fn flush_within(bound_ms: f64) -> Result<(), String> {
+    let deadline = js_sys::Date::now() + bound_ms;
+    let mut timed_out = false;
     loop {
         send_buffered();
         let busy = STATE.with(|s| {
@@ -213,32 +266,109 @@ pub(crate) async fn flush() -> Result<(), String> {
         if !busy {
             break;
         }
+        if js_sys::Date::now() >= deadline {
+            timed_out = true;
+            break;
+        }
         let _ = crate::bridge::sleep(2.0).await;
     }
-    let (mut failures, dropped) = STATE.with(|s| {
+    let (mut failures, dropped, waiting) = STATE.with(|s| {
         let mut s = s.borrow_mut();
+        let waiting = s.buffer.len() + s.sending.values().map(|(_, n)| n).sum::<usize>();
         (
             std::mem::take(&mut s.failures),
             std::mem::take(&mut s.dropped),
+            waiting,
         )
     });
-    if dropped > 0 {
-        failures.push(format!(
-            "{dropped} span(s) dropped while the collector was backed up"
+    let mut parts = Vec::new();
+    if timed_out {
+        parts.push(format!(
+            "timed out after {bound_ms} ms; {waiting} span(s) are still waiting for the collector"
         ));
     }
-    if failures.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
+    if !failures.is_empty() {
+        parts.push(format!(
             "{} span batch(es) could not be exported: {}",
             failures.len(),
             failures.join("; ")
-        ))
+        ));
+    }
+    if dropped > 0 {
+        parts.push(format!(
+            "{dropped} span(s) dropped while the collector was backed up"
+        ));
+    }
+    failures.clear();
+    if parts.is_empty() {
+        Ok(())
+    } else {
+        Err(parts.join("; "))
     }
 }
 
-fn post(url: &str, body: &str) -> Result<Promise, JsValue> {
+/// Registers the `beforeExit` and `exit` flushes on Node's `process`, once.
+pub(crate) fn flush_at_exit() {
+    thread_local! {
+        static HOOKED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+    if HOOKED.with(|h| h.replace(true)) {
+        return;
+    }
+    let Some(process) = Reflect::get(&js_sys::global(), &"process".into())
+        .ok()
+        .filter(|p| p.is_object())
+    else {
+        return;
+    };
+    let Ok(on) = Reflect::get(&process, &"on".into()).and_then(|f| f.dyn_into::<Function>()) else {
+        return;
+    };
+    let before_exit = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(send_buffered);
+    let at_exit = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(flush_synchronously);
+    let _ = on.call2(&process, &"beforeExit".into(), before_exit.as_ref());
+    let _ = on.call2(&process, &"exit".into(), at_exit.as_ref());
+    before_exit.forget();
+    at_exit.forget();
+}
+
+/// At `exit`: everything not yet confirmed by the collector, as OTLP/JSON bodies.
+fn unsent_bodies() -> (Vec<String>, usize) {
+    STATE.with(|s| {
+        let mut s = s.borrow_mut();
+        let mut bodies: Vec<String> = s.sending.values().map(|(b, _)| b.clone()).collect();
+        let mut count: usize = s.sending.values().map(|(_, n)| n).sum();
+        if !s.buffer.is_empty() {
+            let spans: Vec<SpanData> = std::mem::take(&mut s.buffer);
+            count += spans.len();
+            bodies.push(encode(&s.resource, &spans).to_string());
+        }
+        s.sending.clear();
+        (bodies, count)
+    })
+}
+
+fn flush_synchronously() {
+    let url = STATE.with(|s| match s.borrow().target.as_ref() {
+        Some(Target::Fetch { url }) => Some(url.clone()),
+        _ => None,
+    });
+    let (bodies, count) = unsent_bodies();
+    if count == 0 {
+        return;
+    }
+    let sent = match url {
+        Some(url) => crate::node::post_synchronously(&url, &bodies, STOP_FLUSH_MS),
+        None => Err("an exporter callback cannot be called during exit".to_owned()),
+    };
+    if let Err(reason) = sent {
+        crate::ffi_logging::write_stderr(&format!(
+            "tasker-core: {count} span(s) were not exported at exit ({reason}); await worker.stop() before the process ends"
+        ));
+    }
+}
+
+fn post(url: &str, body: &str, timeout_ms: f64) -> Result<Promise, JsValue> {
     let global = js_sys::global();
     let fetch: Function = Reflect::get(&global, &"fetch".into())?
         .dyn_into()
@@ -251,6 +381,19 @@ fn post(url: &str, body: &str) -> Result<Promise, JsValue> {
     Reflect::set(&headers, &"content-type".into(), &"application/json".into())?;
     Reflect::set(&init, &"headers".into(), &headers)?;
     Reflect::set(&init, &"body".into(), &body.into())?;
+    // AbortSignal.timeout ends a request the collector never answers (Node 18+, browsers).
+    if let Some(signal) = Reflect::get(&global, &"AbortSignal".into())
+        .ok()
+        .and_then(|a| {
+            let t = Reflect::get(&a, &"timeout".into())
+                .ok()?
+                .dyn_into::<Function>()
+                .ok()?;
+            t.call1(&a, &JsValue::from_f64(timeout_ms)).ok()
+        })
+    {
+        Reflect::set(&init, &"signal".into(), &signal)?;
+    }
     fetch
         .call2(&global, &url.into(), &init)?
         .dyn_into::<Promise>()

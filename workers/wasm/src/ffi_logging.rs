@@ -5,8 +5,39 @@ use tasker_shared::logging::{self, TelemetryConfig};
 use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::wasm_bindgen;
 
+thread_local! {
+    /// Node's `process.stderr` and its `write`, looked up once; `None` in a browser.
+    static STDERR: Option<(JsValue, js_sys::Function)> = {
+        let global = js_sys::global();
+        Reflect::get(&global, &"process".into())
+            .ok()
+            .filter(|p| p.is_object())
+            .and_then(|p| Reflect::get(&p, &"stderr".into()).ok())
+            .filter(|e| e.is_object())
+            .and_then(|e| {
+                let write = Reflect::get(&e, &"write".into()).ok()?;
+                wasm_bindgen::JsCast::dyn_into::<js_sys::Function>(write).ok().map(|w| (e, w))
+            })
+    };
+}
+
+/// Writes a line to Node's stderr, as the Ruby and Python workers log; in a browser, to the
+/// console, which is the only place a page has.
+pub(crate) fn write_stderr(line: &str) {
+    let written = STDERR.with(|s| {
+        s.as_ref().is_some_and(|(stderr, write)| {
+            write
+                .call1(stderr, &JsValue::from_str(&format!("{line}\n")))
+                .is_ok()
+        })
+    });
+    if !written {
+        web_sys::console::log_1(&JsValue::from_str(line));
+    }
+}
+
 fn console_sink(line: &str) {
-    web_sys::console::log_1(&JsValue::from_str(line));
+    write_stderr(line);
 }
 
 /// A variable from `globalThis`, else from Node's `process.env`.

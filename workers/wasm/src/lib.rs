@@ -2,8 +2,8 @@
 //! the JS event loop instead of Tokio; handlers are async JS functions run as concurrent
 //! promises. Bindings only convert and delegate.
 //!
-//! Phase 1 of telemetry is the module's start function: console logging through
-//! `console.log`, with TELEMETRY_ENABLED read from `globalThis` (and `process.env` in Node).
+//! Phase 1 of telemetry is the module's start function: console logging to stderr in Node
+//! (`console.log` in a browser), with TELEMETRY_ENABLED read from `globalThis` (and `process.env` in Node).
 //! Phase 2 is `bootstrapWorker`, which attaches an OTLP/JSON exporter (fetch, or a callback).
 
 mod bootstrap;
@@ -13,6 +13,7 @@ mod driver;
 mod errors;
 mod exporter;
 mod ffi_logging;
+mod node;
 mod types;
 
 pub use bootstrap::{WasmWorker, bootstrap_worker};

@@ -37,9 +37,11 @@ pub(crate) fn define(ruby: &Ruby, native: RModule) -> Result<(), Error> {
 fn bootstrap(ruby: &Ruby, options: Value) -> Result<RbWorker, Error> {
     gvl::guard(ruby, || {
         let opts = conversions::to_json(ruby, options, "options")?;
-        gvl::without_gvl(|| tasker_worker::bootstrap_from_options(&opts, "ruby"))
-            .map(RbWorker)
-            .map_err(|e| errors::to_ruby(ruby, e))
+        gvl::without_gvl(ruby, || {
+            tasker_worker::bootstrap_from_options(&opts, "ruby")
+        })?
+        .map(RbWorker)
+        .map_err(|e| errors::to_ruby(ruby, e))
     })
 }
 
@@ -87,8 +89,8 @@ impl RbWorker {
                 let slice = deadline.map_or(SLICE, |d| {
                     SLICE.min(d.saturating_duration_since(Instant::now()))
                 });
-                if let Some(result) =
-                    gvl::without_gvl(|| run.wait(slice)).map_err(|e| errors::to_ruby(ruby, e))?
+                if let Some(result) = gvl::without_gvl(ruby, || run.wait(slice))?
+                    .map_err(|e| errors::to_ruby(ruby, e))?
                 {
                     let json = serde_json::to_value(&result)
                         .map_err(|e| errors::internal(ruby, &e.to_string()))?;
@@ -107,7 +109,7 @@ impl RbWorker {
 
     fn stop(ruby: &Ruby, rb_self: &Self) -> Result<(), Error> {
         gvl::guard(ruby, || {
-            gvl::without_gvl(|| rb_self.0.stop()).map_err(|e| errors::to_ruby(ruby, e))
+            gvl::without_gvl(ruby, || rb_self.0.stop())?.map_err(|e| errors::to_ruby(ruby, e))
         })
     }
 

@@ -53,7 +53,7 @@ impl RbWorker {
             loop {
                 let slice =
                     SLICE.min(deadline.saturating_duration_since(std::time::Instant::now()));
-                let got = gvl::without_gvl(|| rb_self.0.bridge().wait(slice))
+                let got = gvl::without_gvl(ruby, || rb_self.0.bridge().wait(slice))?
                     .map_err(|e| errors::to_ruby(ruby, e))?;
                 if let Some(event) = got {
                     return event_to_ruby(ruby, &event).map(Some);

@@ -44,13 +44,15 @@ fn telemetry_state() -> &'static str {
 
 fn flush_telemetry(ruby: &Ruby) -> Result<(), Error> {
     gvl::guard(ruby, || {
-        gvl::without_gvl(logging::flush_telemetry).map_err(|e| errors::to_ruby(ruby, e.into()))
+        gvl::without_gvl(ruby, logging::flush_telemetry)?
+            .map_err(|e| errors::to_ruby(ruby, e.into()))
     })
 }
 
 fn shutdown_telemetry(ruby: &Ruby) -> Result<(), Error> {
     gvl::guard(ruby, || {
-        gvl::without_gvl(logging::shutdown_telemetry).map_err(|e| errors::to_ruby(ruby, e.into()))
+        gvl::without_gvl(ruby, logging::shutdown_telemetry)?
+            .map_err(|e| errors::to_ruby(ruby, e.into()))
     })
 }
 

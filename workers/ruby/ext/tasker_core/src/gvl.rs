@@ -23,25 +23,35 @@ unsafe extern "C" fn trampoline<F: FnOnce() -> R, R>(data: *mut c_void) -> *mut 
 
 /// Runs `f` with the GVL released, so other Ruby threads run meanwhile. `f` must not touch
 /// any Ruby object.
-pub(crate) fn without_gvl<F: FnOnce() -> R, R>(f: F) -> R {
+///
+/// `rb_thread_call_without_gvl` checks for interrupts (Ctrl-C, `Thread#raise`) around the
+/// call and raises them with a longjmp, straight over our Rust frames: their destructors
+/// never run (a task's run would leak instead of being cancelled). The `2` variant only
+/// reports an interrupt, by not running `f`; it is then raised here as an `Err`, through
+/// `thread_check_ints`, so every Rust frame unwinds normally.
+pub(crate) fn without_gvl<F: FnOnce() -> R, R>(ruby: &Ruby, f: F) -> Result<R, Error> {
     let mut call = Call {
         f: Some(f),
         out: None,
     };
-    // SAFETY: the trampoline matches the data pointer's type; no unblocking function is
-    // given, so callers keep each blocking call short (they wait in slices).
-    unsafe {
-        rb_sys::rb_thread_call_without_gvl(
-            Some(trampoline::<F, R>),
-            (&raw mut call).cast::<c_void>(),
-            None,
-            std::ptr::null_mut(),
-        );
-    }
-    match call.out {
-        Some(Ok(r)) => r,
-        Some(Err(panic)) => resume_unwind(panic),
-        None => resume_unwind(Box::new("the call without the GVL did not run")),
+    loop {
+        // SAFETY: the trampoline matches the data pointer's type; no unblocking function is
+        // given, so callers keep each blocking call short (they wait in slices).
+        unsafe {
+            rb_sys::rb_thread_call_without_gvl2(
+                Some(trampoline::<F, R>),
+                (&raw mut call).cast::<c_void>(),
+                None,
+                std::ptr::null_mut(),
+            );
+        }
+        match call.out.take() {
+            Some(Ok(r)) => return Ok(r),
+            Some(Err(panic)) => resume_unwind(panic),
+            // Interrupted before `f` ran: raise the interrupt as an `Err`; if it was handled
+            // without an exception (a trap handler), `f` is still there to run.
+            None => ruby.thread_check_ints()?,
+        }
     }
 }
 

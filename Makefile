@@ -74,7 +74,7 @@ test-wasm: setup-rust test-wasm-js ## tasker-shared builds for wasm32; the npm p
 
 wasm-pkg: setup-rust setup-wasm ## Build the npm package (nodejs), its tarball, and the web bundle
 	rm -rf $(WASM_OUT)
-	cd $(WASM_DIR) && wasm-pack --quiet build --release --target nodejs --out-dir $(WASM_OUT)/node --out-name tasker_core_wasm
+	cd $(WASM_DIR) && wasm-pack --quiet build --release --target nodejs --out-dir $(WASM_OUT)/node --out-name tasker_core_wasm -- --features node
 	cd $(WASM_DIR) && wasm-pack --quiet build --release --target web --out-dir $(WASM_OUT)/web --out-name tasker_core_wasm
 	cd $(WASM_OUT)/node && npm pack --silent --pack-destination $(WASM_OUT) >/dev/null
 
@@ -124,6 +124,7 @@ lint: setup-rust setup-system lint-python ## rustfmt, clippy (warnings are error
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy -p tasker-shared -p tasker-core-wasm --target $(WASM) -- -D warnings
+	$(CARGO) clippy -p tasker-core-wasm --target $(WASM) --features node -- -D warnings
 
 demo: setup ## Run linear_workflow and show its one trace at a real collector
 	ROTEL_AGENT=$(ROOT)/scripts/rotel-agent $(CARGO) run -q -p tasker-worker-rust --example demo

@@ -46,10 +46,14 @@ struct State {
     /// Bodies of the sends in flight, by send number: what an `exit` must still deliver.
     sending: std::collections::BTreeMap<u64, (String, usize)>,
     next_send: u64,
-    failures: Vec<String>,
+    /// Reasons of failed sends, each with its span count.
+    failures: Vec<(String, usize)>,
     dropped: u64,
     timer: Option<JsValue>,
     timeout_ms: f64,
+    /// Bumped by each `install`: a send of an earlier pipeline that settles late counts for
+    /// nothing (its `stop` already reported it as waiting).
+    generation: u64,
 }
 
 thread_local! {
@@ -79,8 +83,15 @@ impl JsExporter {
     ) -> Self {
         STATE.with(|s| {
             let mut s = s.borrow_mut();
-            s.target = Some(target);
-            s.timeout_ms = config.export_timeout.as_secs_f64() * 1000.0;
+            let generation = s.generation + 1;
+            *s = State {
+                target: Some(target),
+                resource: std::mem::take(&mut s.resource),
+                timeout_ms: config.export_timeout.as_secs_f64() * 1000.0,
+                generation,
+                next_send: s.next_send,
+                ..State::default()
+            };
         });
         Self
     }
@@ -156,6 +167,14 @@ fn cancel_timer() {
     }
 }
 
+/// One send in flight.
+struct Sending {
+    id: u64,
+    generation: u64,
+    spans: usize,
+    timeout_ms: f64,
+}
+
 /// Starts sending what is buffered; [`flush`] waits for it.
 pub(crate) fn send_buffered() {
     cancel_timer();
@@ -180,13 +199,24 @@ pub(crate) fn send_buffered() {
         let id = s.next_send;
         s.next_send += 1;
         s.sending.insert(id, (body.to_string(), take));
-        Some((
+        let send = Sending {
             id,
+            generation: s.generation,
+            spans: take,
             timeout_ms,
-            promise.unwrap_or_else(|e| Promise::reject(&e)),
-        ))
+        };
+        Some((send, promise.unwrap_or_else(|e| Promise::reject(&e))))
     });
-    if let Some((id, timeout_ms, p)) = started {
+    if let Some((
+        Sending {
+            id,
+            generation,
+            spans,
+            timeout_ms,
+        },
+        p,
+    )) = started
+    {
         wasm_bindgen_futures::spawn_local(async move {
             // fetch is aborted by its signal; a callback's promise is raced here, so one that
             // never settles frees its slot all the same.
@@ -220,9 +250,12 @@ pub(crate) fn send_buffered() {
             };
             let more = STATE.with(|s| {
                 let mut s = s.borrow_mut();
+                if s.generation != generation {
+                    return false;
+                }
                 s.in_flight -= 1;
                 s.sending.remove(&id);
-                s.failures.extend(outcome);
+                s.failures.extend(outcome.map(|reason| (reason, spans)));
                 !s.buffer.is_empty()
             });
             if more {
@@ -288,10 +321,17 @@ pub(crate) async fn flush_within(bound_ms: f64) -> Result<(), String> {
         ));
     }
     if !failures.is_empty() {
+        let spans: usize = failures.iter().map(|(_, n)| n).sum();
+        let mut reasons: Vec<&str> = Vec::new();
+        for (r, _) in &failures {
+            if !reasons.contains(&r.as_str()) {
+                reasons.push(r);
+            }
+        }
         parts.push(format!(
-            "{} span batch(es) could not be exported: {}",
+            "{spans} span(s) in {} batch(es) could not be exported: {}",
             failures.len(),
-            failures.join("; ")
+            reasons.join("; ")
         ));
     }
     if dropped > 0 {

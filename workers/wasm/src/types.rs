@@ -25,7 +25,7 @@ export interface StepContext {
   attempt: number;
 }
 
-/** A step handler: its (awaited) return value is the step's result; a thrown Error fails the step, retryable unless `error.retryable === false`. */
+/** A step handler: its (awaited) return value is the step's result; a thrown Error fails the step, retryable unless `error.retryable === false`. A value JSON cannot hold (NaN, a function, a Map) fails the step. JavaScript cannot pre-empt a handler: one that blocks the event loop past its step's `timeout_ms` is recorded as `timeout` when it returns. */
 export type StepHandler = (ctx: StepContext) => unknown | Promise<unknown>;
 
 /** One step of a template. */

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { registerHandler, bootstrapWorker, ffiFloor } from "tasker-core-wasm";
+import { registerHandler, bootstrapWorker, ffiFloor, Worker } from "tasker-core-wasm";
 import { LINEAR, DIAMOND, square, sumDependencies, template } from "./support/templates.mjs";
 
 registerHandler("square", async (ctx) => square(ctx));
@@ -85,8 +85,52 @@ test("an unknown handler or a bad template is a clear error with a code", async 
   assert.throws(() => registerHandler("n", 42), (e) => e.code === "CONFIGURATION");
 });
 
+test("a second bootstrap with other options rejects naming what differs, and options are always checked", async () => {
+  await assert.rejects(bootstrapWorker({ concurrency: 8, handlerTimeoutMs: 10000 }), (e) => e.code === "CONFIGURATION" &&
+    e.message === "a worker is already running with a different configuration (concurrency: running 4, asked 8); stop it first, or bootstrap with the same options");
+  await assert.rejects(bootstrapWorker({ concurrency: 4, handlerTimeoutMs: 10000, concurency: 3 }), (e) => e.code === "CONFIGURATION" &&
+    e.message === 'unknown worker option "concurency" (known: concurrency, handlerTimeoutMs, telemetry)');
+  await assert.rejects(bootstrapWorker({ concurrency: 4, handlerTimeoutMs: 10000, telemetry: { servicename: "x" } }),
+    (e) => e.code === "CONFIGURATION" && /^unknown telemetry option "servicename"/.test(e.message));
+  await assert.rejects(bootstrapWorker([]), (e) => e.code === "CONFIGURATION" && e.message === "worker must be an object, got an array");
+  assert.equal(await bootstrapWorker({ concurrency: 4, handlerTimeoutMs: 10000 }) !== null, true);
+});
+
+test("bad argument types get a clear error with a code, never a trap", async () => {
+  for (const [name, kind] of [[5, "a number"], [{}, "an object"], [Symbol("s"), "a symbol"], [1n, "a bigint"], ["", "an empty string"]]) {
+    assert.throws(() => registerHandler(name, square), (e) => e instanceof Error && e.code === "CONFIGURATION" &&
+      e.message === `a handler name must be a non-empty string, got ${kind}`, String(kind));
+  }
+  assert.throws(() => new Worker(), (e) => e.code === "CONFIGURATION" &&
+    e.message === "Worker cannot be constructed directly: use `await bootstrapWorker(options)`");
+});
+
+test("values JSON cannot hold are refused, not silently changed", async () => {
+  registerHandler("nan", () => NaN);
+  registerHandler("fn_field", () => ({ f: () => 1, x: 1 }));
+  registerHandler("map", () => new Map([["a", 1]]));
+  const steps = [["nan", "nan"], ["fn_field", "fn_field"], ["map", "map"]].map(([name, handler]) => ({ name, handler, max_attempts: 1 }));
+  const result = await worker.runTask(template("strict", steps), {});
+  assert.equal(result.status, "error");
+  assert.equal(result.steps.nan.error, "the handler's result is not JSON: the value is NaN, which JSON cannot hold");
+  assert.equal(result.steps.fn_field.error, "the handler's result is not JSON: the value at .f is a function, which JSON cannot hold");
+  assert.match(result.steps.map.error, /^the handler's result is not JSON: the value is a Map, which JSON cannot hold/);
+  for (const s of Object.values(result.steps)) assert.equal(s.error_type, "CONVERSION");
+  await assert.rejects(worker.runTask(template("nan_timeout", [{ name: "s", handler: "square", timeout_ms: NaN }]), { even_number: 2 }),
+    (e) => e.code === "CONVERSION" && e.message === "template is not JSON: the value at .steps[0].timeout_ms is NaN, which JSON cannot hold");
+  await assert.rejects(worker.runTask(LINEAR, [1, 2]), (e) => e.code === "CONVERSION" &&
+    e.message === "invalid JSON: the task context must be an object (a Hash, dict or plain object), got an array");
+});
+
+test("a synchronous handler that blocks past its timeout is recorded as timeout", async () => {
+  registerHandler("blocks", () => { const end = Date.now() + 600; while (Date.now() < end); return "late"; });
+  const result = await worker.runTask(template("blocking", [{ name: "b", handler: "blocks", timeout_ms: 200, max_attempts: 1 }]), {});
+  assert.equal(result.status, "error");
+  assert.equal(result.steps.b.error_type, "timeout");
+});
+
 test("a second bootstrap returns the running worker, and calls after stop reject", async () => {
-  const other = await bootstrapWorker({ concurrency: 1 });
+  const other = await bootstrapWorker({ concurrency: 4, handlerTimeoutMs: 10000 });
   assert.equal(other.stopped, false);
   await other.stop();
   assert.equal(worker.stopped, true, "both handles are the same worker");

@@ -1,11 +1,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 
+// Logs go to stderr, as the Ruby and Python workers' do; stdout stays the program's own.
 function load(env) {
-  return execFileSync(process.execPath, ["-e", "require('tasker-core-wasm')"], {
+  const r = spawnSync(process.execPath, ["-e", "require('tasker-core-wasm')"], {
     env: { ...process.env, ...env }, encoding: "utf8", cwd: process.cwd(),
   });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, "", "nothing is logged to stdout");
+  return r.stderr;
 }
 
 test("console logging works from the moment the module loads", () => {

@@ -133,3 +133,38 @@ def test_ctrl_c_cancels_the_callers_task_so_stop_does_not_wait_for_its_steps() -
     assert "cancelled_steps=1" in out.stderr
     stopped = [line for line in out.stderr.splitlines() if "Worker stopped" in line]
     assert stopped and "abandoned_steps=0" in stopped[0], out.stderr
+
+
+SILENT_COLLECTOR = r"""
+import socket, threading
+import tasker_core
+server = socket.socket()
+server.bind(("127.0.0.1", 0))
+server.listen(64)
+held = []
+threading.Thread(target=lambda: [held.append(server.accept()) for _ in iter(int, 1)], daemon=True).start()
+endpoint = f"http://127.0.0.1:{server.getsockname()[1]}"
+tasker_core.register_handler("noop", lambda ctx: 1)
+w = tasker_core.bootstrap_worker(concurrency=2, telemetry={"enabled": True, "endpoint": endpoint})
+t = {"namespace": "py", "name": "silent", "steps": [{"name": f"s{i}", "handler": "noop"} for i in range(9)]}
+for _ in range(10):
+    assert w.run_task(t).is_complete
+for call in (tasker_core._native.flush_telemetry, w.stop):
+    try:
+        call()
+        print("no error")
+    except tasker_core.TelemetryError as e:
+        print(e)
+"""
+
+
+def test_a_collector_that_never_answers_times_out_flush_and_stop_with_every_lost_span_counted() -> None:
+    # 10 tasks of 9 steps: 190 spans against an export queue of 64.
+    out = run_python(SILENT_COLLECTOR, {"OTEL_BSP_MAX_QUEUE_SIZE": "64"})
+    assert out.returncode == 0, out.stderr
+    flush, stop = out.stdout.strip().splitlines()
+    assert flush == ("flushing telemetry failed: timed out after 5000 ms; 126 span(s) were dropped because the export "
+                     "queue was full (the collector did not keep up; see OTEL_BSP_MAX_QUEUE_SIZE); "
+                     "64 span(s) are still waiting for the collector")
+    assert stop == ("shutting telemetry down failed: timed out after 5000 ms; "
+                    "64 span(s) still waiting for the collector were lost")

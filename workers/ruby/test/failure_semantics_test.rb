@@ -115,4 +115,34 @@ class FailureSemanticsTest < Minitest::Test
     stopped = err.lines.find { |l| l.include?("Worker stopped") }
     assert_includes stopped.to_s, "abandoned_steps=0", err
   end
+
+  SILENT_COLLECTOR = <<~RUBY
+    require "socket"
+    require "tasker_core"
+    server = TCPServer.new("127.0.0.1", 0)
+    held = []
+    Thread.new { loop { held << server.accept } }
+    TaskerCore.register_handler("noop") { |_ctx| 1 }
+    w = TaskerCore.bootstrap_worker(concurrency: 2, telemetry: { enabled: true, endpoint: "http://127.0.0.1:\#{server.addr[1]}" })
+    t = { namespace: "rb", name: "silent", steps: (0...9).map { |i| { name: "s\#{i}", handler: "noop" } } }
+    10.times { raise "incomplete" unless w.run_task(t).complete? }
+    [-> { TaskerCore::Native.flush_telemetry }, -> { w.stop }].each do |call|
+      call.call
+      puts "no error"
+    rescue TaskerCore::TelemetryError => e
+      puts e.message
+    end
+  RUBY
+
+  def test_a_collector_that_never_answers_times_out_flush_and_stop_with_every_lost_span_counted
+    # 10 tasks of 9 steps: 190 spans against an export queue of 64.
+    out, err, status = TestSupport.ruby(SILENT_COLLECTOR, "OTEL_BSP_MAX_QUEUE_SIZE" => "64")
+    assert status.success?, err
+    flush, stop = out.lines.map(&:chomp)
+    assert_equal "flushing telemetry failed: timed out after 5000 ms; 126 span(s) were dropped because the export " \
+                 "queue was full (the collector did not keep up; see OTEL_BSP_MAX_QUEUE_SIZE); " \
+                 "64 span(s) are still waiting for the collector", flush
+    assert_equal "shutting telemetry down failed: timed out after 5000 ms; 64 span(s) still waiting for the collector " \
+                 "were lost", stop
+  end
 end

@@ -112,16 +112,21 @@ class Worker:
 
         Bounded: the Rust worker waits at most ``drain_timeout`` for running steps, then
         handler threads get :attr:`JOIN_SECONDS` to leave. A thread still running a handler
-        then (one that outlived its step) is left behind; it is a daemon thread."""
+        then (one that outlived its step) is left behind; it is a daemon thread.
+
+        :raises TelemetryError: when spans could not be exported, naming how many and why
+            (the worker is stopped all the same)"""
         self._check_fork()
         self._stopping.set()
-        self._native.stop()
-        deadline = time.monotonic() + self.JOIN_SECONDS
-        with self._lock:
-            threads = list(self._threads)
-        for t in threads:
-            t.join(timeout=max(0.0, deadline - time.monotonic()))
-        self._subscriber.async_loop.stop()
+        try:
+            self._native.stop()  # raises TelemetryError when spans were lost; the stop holds
+        finally:
+            deadline = time.monotonic() + self.JOIN_SECONDS
+            with self._lock:
+                threads = list(self._threads)
+            for t in threads:
+                t.join(timeout=max(0.0, deadline - time.monotonic()))
+            self._subscriber.async_loop.stop()
 
     @property
     def handler_threads(self) -> int:

@@ -74,6 +74,8 @@ module TaskerCore
     # threads get {JOIN_SECONDS} to leave. A thread still running a handler then (one that
     # outlived its step) is left behind.
     # @return [void]
+    # @raise [TelemetryError] when spans could not be exported, naming how many and why (the
+    #   worker is stopped all the same)
     def stop
       return if @forked
 
@@ -81,10 +83,13 @@ module TaskerCore
         @stopping = true
         @stop_signal.broadcast
       end
-      @native.stop
-      deadline = now + JOIN_SECONDS
-      threads = @lock.synchronize { @threads.dup }
-      threads.each { |t| t.join([deadline - now, 0].max) }
+      begin
+        @native.stop # raises TelemetryError when spans were lost; the stop holds
+      ensure
+        deadline = now + JOIN_SECONDS
+        threads = @lock.synchronize { @threads.dup }
+        threads.each { |t| t.join([deadline - now, 0].max) }
+      end
       nil
     end
 

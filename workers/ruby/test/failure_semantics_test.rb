@@ -136,7 +136,8 @@ class FailureSemanticsTest < Minitest::Test
 
   def test_a_collector_that_never_answers_times_out_flush_and_stop_with_every_lost_span_counted
     # 10 tasks of 9 steps: 190 spans against an export queue of 64.
-    out, err, status = TestSupport.ruby(SILENT_COLLECTOR, "OTEL_BSP_MAX_QUEUE_SIZE" => "64")
+    # The export timeout outlasts both 5 s bounds, so the export is still waiting at each.
+    out, err, status = TestSupport.ruby(SILENT_COLLECTOR, "OTEL_BSP_MAX_QUEUE_SIZE" => "64", "OTEL_EXPORTER_OTLP_TIMEOUT" => "30000")
     assert status.success?, err
     flush, stop = out.lines.map(&:chomp)
     assert_equal "flushing telemetry failed: timed out after 5000 ms; 126 span(s) were dropped because the export " \

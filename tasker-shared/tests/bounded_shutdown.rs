@@ -18,12 +18,16 @@ fn shutdown_gives_up_on_a_silent_collector_within_its_bound() {
     let flush = logging::flush_telemetry().expect_err("flush cannot complete");
     assert_eq!(
         flush,
-        TelemetryError::Flush("timed out after 5000 ms".into())
+        TelemetryError::Flush(
+            "timed out after 5000 ms; 1 span(s) are still waiting for the collector".into()
+        )
     );
     let err = logging::shutdown_telemetry().expect_err("shutdown cannot complete");
     assert_eq!(
         err,
-        TelemetryError::Shutdown("timed out after 5000 ms".into())
+        TelemetryError::Shutdown(
+            "timed out after 5000 ms; 1 span(s) still waiting for the collector were lost".into()
+        )
     );
     assert_eq!(
         logging::telemetry_state(),

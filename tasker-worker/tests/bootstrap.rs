@@ -1,21 +1,27 @@
-//! The process worker: bootstrapped once, returned again, fresh after stop.
+//! The process worker: bootstrapped once, returned again for the same settings, refused for
+//! others, fresh after stop.
 
 use tasker_worker::{WorkerConfig, bootstrap_worker, current_worker};
 
 #[test]
-fn a_second_bootstrap_returns_the_running_worker_and_a_stopped_one_is_replaced() {
+fn a_second_bootstrap_returns_the_running_worker_refuses_other_settings_and_a_stopped_one_is_replaced()
+ {
     assert!(current_worker().is_none());
     let first = bootstrap_worker(WorkerConfig::default()).expect("bootstrap");
-    let again = bootstrap_worker(WorkerConfig {
+    // The worker id is random per default config: it is not compared.
+    let again = bootstrap_worker(WorkerConfig::default()).expect("again");
+    assert_eq!(first.worker_id(), again.worker_id());
+    let other = bootstrap_worker(WorkerConfig {
         concurrency: 9,
         ..WorkerConfig::default()
     })
-    .expect("again");
-    assert_eq!(first.worker_id(), again.worker_id());
+    .expect_err("other settings");
     assert_eq!(
-        again.config().concurrency,
-        4,
-        "the running worker's config is kept"
+        other.to_string(),
+        format!(
+            "invalid worker configuration: a worker is already running ({}) with a different configuration (concurrency: running 4, asked 9); stop it first, or bootstrap with the same options",
+            first.worker_id()
+        )
     );
     assert_eq!(
         current_worker().expect("running").worker_id(),
@@ -25,7 +31,11 @@ fn a_second_bootstrap_returns_the_running_worker_and_a_stopped_one_is_replaced()
     first.stop().expect("stop");
     assert!(again.is_stopped(), "clones are the same worker");
     assert!(current_worker().is_none());
-    let fresh = bootstrap_worker(WorkerConfig::default()).expect("fresh");
+    let fresh = bootstrap_worker(WorkerConfig {
+        concurrency: 9,
+        ..WorkerConfig::default()
+    })
+    .expect("fresh");
     assert_ne!(fresh.worker_id(), first.worker_id());
     fresh.stop().expect("stop");
 }

@@ -16,7 +16,7 @@ PY_TEST_VENV  := $(ROOT)/target/py-test-venv
 PY_TEST_DEPS  := pytest opentelemetry-sdk opentelemetry-exporter-otlp-proto-http mypy
 BENCH_NODE_DIR := $(ROOT)/target/bench-node
 RUBY_GEM_HOME := $(ROOT)/target/ruby-gem-home
-APT_PACKAGES  := libpython3.11 ruby ruby-dev libclang-dev chromium
+APT_PACKAGES  := libpython3.11 ruby ruby-dev libclang-dev chromium postgresql
 WASM_DIR      := $(ROOT)/workers/wasm
 WASM_OUT      := $(ROOT)/target/wasm-pkg
 WASM_TEST_DIR := $(ROOT)/target/wasm-test
@@ -46,7 +46,7 @@ setup-wasm: setup-rust ## wasm-bindgen-cli and wasm-pack, from crates.io (skippe
 	@wasm-pack --version 2>/dev/null | grep -q ' $(WASM_PACK_VERSION)' \
 	  || cargo install --quiet wasm-pack --version $(WASM_PACK_VERSION) --locked
 
-setup-system: ## Debian packages: libpython3.11 (rotel), Ruby with headers, libclang (magnus)
+setup-system: ## Debian packages: libpython3.11 (rotel), Ruby with headers, libclang (magnus), Chromium, PostgreSQL (test clusters)
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:" $$missing; \

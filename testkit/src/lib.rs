@@ -1,10 +1,12 @@
-//! A real OTLP collector for tests and the demo: rotel, on free loopback ports.
+//! Real parts for tests and the demo: an OTLP collector (rotel) on free loopback ports, and a
+//! private PostgreSQL cluster ([`PgCluster`]).
 //!
 //! rotel (from PyPI) prints every span it receives. [`Collector`] runs it with its debug
 //! log on, captures that output to a file, and parses it back into [`CollectedSpan`]s, so
 //! tests assert on what actually crossed the wire, not on what the exporter meant to send.
 
 mod parse;
+mod postgres;
 
 use std::fs::File;
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -13,6 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub use parse::{CollectedSpan, SpanEvent, SpanLink, parse_spans};
+pub use postgres::PgCluster;
 
 /// A running rotel collector. Stopped (by its pid) on drop.
 #[derive(Debug)]

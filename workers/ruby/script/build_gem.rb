@@ -45,7 +45,7 @@ root = sections(File.read(File.join(ROOT, "Cargo.toml")))
 shared = root.select { |h, _| h&.start_with?("[workspace.") || h == "[profile.release]" }.map do |h, lines|
   next lines.join unless h == "[workspace.dependencies]"
 
-  lines.reject { |l| l.start_with?("tasker-testkit") }.map do |l|
+  lines.reject { |l| l.start_with?("tasker-testkit", "tasker-pgmq") }.map do |l|
     VENDORED.reduce(l) { |acc, c| acc.sub(%(path = "#{c}"), %(path = "vendor/#{c}")) }
   end.join
 end

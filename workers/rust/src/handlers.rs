@@ -46,10 +46,25 @@ pub async fn sum_dependencies(ctx: StepContext) -> Result<Value, StepError> {
     Ok(Value::from(total))
 }
 
+/// Waits for the task context's `sleep_ms` milliseconds, then returns that number: the
+/// docs use it to show timeouts, and tests to hold a step while they crash its worker.
+pub async fn sleep(ctx: StepContext) -> Result<Value, StepError> {
+    let v = ctx.input.get("sleep_ms").cloned().unwrap_or(Value::Null);
+    let ms = v.as_u64().ok_or_else(|| {
+        StepError::permanent(format!(
+            "sleep_ms must be a non-negative integer of milliseconds, got {v}"
+        ))
+        .with_type("invalid_input")
+    })?;
+    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+    Ok(Value::from(ms))
+}
+
 /// A registry with the example handlers.
 pub fn example_registry() -> HandlerRegistry {
     let mut r = HandlerRegistry::new();
     r.register_fn("square", square);
     r.register_fn("sum_dependencies", sum_dependencies);
+    r.register_fn("sleep", sleep);
     r
 }

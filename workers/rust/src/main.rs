@@ -1,8 +1,10 @@
 //! `tasker-worker-rust run --template FILE --context JSON [--concurrency N] [--timeout SECS]`
-//!
-//! Runs one task on the native worker with the example handlers and prints its result as
+//! runs one task on the native worker with the example handlers and prints its result as
 //! JSON on stdout (logs go to stderr). Exits 0 when the task completed, 1 when it ended in
 //! error, 2 on bad usage.
+//!
+//! `tasker-worker-rust migrate [--database-url URL]` installs PGMQ and tasker's schema in
+//! PostgreSQL, idempotently (docs/distributed.md).
 
 #![allow(
     clippy::print_stdout,
@@ -18,10 +20,15 @@ use tasker_worker::WorkerConfig;
 use tasker_worker_rust::{RustWorker, handlers};
 
 const USAGE: &str = "usage: tasker-worker-rust run --template FILE [--context JSON] [--concurrency N] [--timeout SECS]
+       tasker-worker-rust migrate [--database-url URL]
 
-Runs one task with the example handlers (square, sum_dependencies) and prints the
-result as JSON. Telemetry follows TELEMETRY_ENABLED and OTEL_* (see docs/telemetry.md);
-TASKER_WEB_BIND_ADDRESS serves /health and /metrics while it runs.";
+run      Runs one task in this process with the example handlers (square,
+         sum_dependencies, sleep) and prints the result as JSON. Telemetry follows
+         TELEMETRY_ENABLED and OTEL_* (see docs/telemetry.md); TASKER_WEB_BIND_ADDRESS
+         serves /health and /metrics while it runs.
+migrate  Installs PGMQ and tasker's schema in PostgreSQL; safe to run again, and from
+         several processes at once. The database is --database-url, else
+         TASKER_DATABASE_URL, else DATABASE_URL.";
 
 struct Args {
     template: String,
@@ -31,12 +38,6 @@ struct Args {
 }
 
 fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
-    match argv.next().as_deref() {
-        Some("run") => {}
-        Some("-h" | "--help" | "help") => return Err(String::new()),
-        Some(other) => return Err(format!("unknown command {other:?}")),
-        None => return Err("missing command".into()),
-    }
     let (mut template, mut context, mut concurrency, mut timeout) =
         (None, Value::Object(Default::default()), None, None);
     while let Some(flag) = argv.next() {
@@ -77,25 +78,65 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
 }
 
 fn main() -> ExitCode {
-    let args = match parse(std::env::args().skip(1)) {
-        Ok(a) => a,
-        Err(e) if e.is_empty() => {
-            eprintln!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("tasker-worker-rust: {e}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
+    let mut argv = std::env::args().skip(1);
+    let outcome = match argv.next().as_deref() {
+        Some("run") => parse(argv).map(|a| run(a).map(|complete| u8::from(!complete))),
+        Some("migrate") => parse_migrate(argv).map(|url| migrate(url.as_deref()).map(|()| 0)),
+        Some("-h" | "--help" | "help") => Err(String::new()),
+        Some(other) => Err(format!("unknown command {other:?}")),
+        None => Err("missing command".into()),
     };
-    match run(args) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::from(1),
-        Err(e) => {
+    match outcome {
+        Ok(Ok(code)) => ExitCode::from(code),
+        Ok(Err(e)) => {
             eprintln!("tasker-worker-rust: {e}");
             ExitCode::from(1)
         }
+        Err(e) if e.is_empty() => {
+            eprintln!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("tasker-worker-rust: {e}\n\n{USAGE}");
+            ExitCode::from(2)
+        }
     }
+}
+
+fn parse_migrate(mut argv: impl Iterator<Item = String>) -> Result<Option<String>, String> {
+    let mut url = None;
+    while let Some(flag) = argv.next() {
+        match flag.as_str() {
+            "--database-url" => {
+                url = Some(argv.next().ok_or("--database-url needs a value")?);
+            }
+            "-h" | "--help" => return Err(String::new()),
+            other => return Err(format!("unknown option {other:?}")),
+        }
+    }
+    Ok(url)
+}
+
+/// Prints `{"pgmq_version", "schema_version", "applied"}` once the database is migrated.
+fn migrate(explicit_url: Option<&str>) -> Result<(), Box<dyn std::error::Error>> {
+    tasker_shared::logging::init_console_only();
+    let url = tasker_pgmq::database_url(explicit_url)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let report = rt.block_on(async {
+        let pool = tasker_pgmq::connect(&url, 2).await?;
+        tasker_pgmq::migrate(&pool, &url).await
+    })?;
+    println!(
+        "{}",
+        serde_json::json!({
+            "pgmq_version": report.pgmq_version,
+            "schema_version": report.schema_version,
+            "applied": report.applied,
+        })
+    );
+    Ok(())
 }
 
 fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {

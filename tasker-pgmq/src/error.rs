@@ -1,0 +1,70 @@
+//! What can go wrong between a worker and its database, each with what to do about it.
+
+/// A database failure, named for the person who has to fix it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DbError {
+    /// Neither a flag nor the environment named a database.
+    #[error(
+        "no database configured: pass --database-url, or set TASKER_DATABASE_URL or DATABASE_URL (e.g. postgres://tasker@localhost:5432/tasker)"
+    )]
+    NotConfigured,
+    /// The URL does not parse as a libpq URL.
+    #[error(
+        "the database URL {url} is not valid: {reason} (expected postgres://user[:password]@host[:port]/database)"
+    )]
+    BadUrl { url: String, reason: String },
+    /// Nothing answered, or it refused us.
+    #[error(
+        "cannot reach the database at {url}: {reason} (is PostgreSQL running there, and may this user connect?)"
+    )]
+    Unreachable { url: String, reason: String },
+    /// The schema is older than this build, or missing.
+    #[error(
+        "the database at {url} is not migrated ({what}): run `tasker-worker-rust migrate --database-url {url}`"
+    )]
+    NotMigrated { url: String, what: String },
+    /// Installing PGMQ or applying a migration failed.
+    #[error("migrating the database at {url} failed: {reason}")]
+    Migration { url: String, reason: String },
+    /// Any other SQL error.
+    #[error("database error: {0}")]
+    Sql(String),
+}
+
+impl From<sqlx::Error> for DbError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Sql(e.to_string())
+    }
+}
+
+/// `url` with its password replaced by `***`, for messages and logs.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((userinfo, host)) = rest.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _password)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_never_reach_a_message() {
+        assert_eq!(
+            redact("postgres://tasker:s3cr3t@db:5432/tasker"),
+            "postgres://tasker:***@db:5432/tasker"
+        );
+        assert_eq!(
+            redact("postgres://tasker@db/tasker"),
+            "postgres://tasker@db/tasker"
+        );
+        assert_eq!(redact("not a url"), "not a url");
+    }
+}

@@ -1,0 +1,18 @@
+//! The distributed backend: many worker processes, in any language, sharing PGMQ queues in
+//! one PostgreSQL database.
+//!
+//! **Why PostgreSQL and PGMQ, not a broker of our own.** A step's message, its claim and its
+//! result must change together or not at all, and PostgreSQL already gives that in one
+//! transaction. PGMQ is queues as tables with `FOR UPDATE SKIP LOCKED` reads and visibility
+//! timeouts: the proven way to claim work without a second system to run. PGMQ has no Debian
+//! package for PostgreSQL 15, so it is installed as plain SQL from the `pgmq` crate's
+//! embedded scripts; tasker's own tables are versioned sqlx migrations.
+//!
+//! This module set grows with the distributed path; today it holds the connection rules
+//! ([`database_url`], [`connect`]) and the schema ([`migrate`], [`check_migrated`]).
+
+mod error;
+mod migrate;
+
+pub use error::{DbError, redact};
+pub use migrate::{MigrationReport, check_migrated, connect, database_url, migrate};

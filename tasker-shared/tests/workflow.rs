@@ -327,3 +327,97 @@ fn a_wide_task_dispatches_every_independent_step_at_start_and_finishes_on_the_la
     assert_eq!(outcome.status, TaskStatus::Complete);
     assert_eq!(outcome.steps.len(), 2000);
 }
+
+/// Rebuilds `t` from its records, as a distributed worker does from the database.
+fn reloaded(t: &Task) -> Task {
+    Task::restore(
+        t.template().clone(),
+        json!({"n": 2}),
+        t.task_uuid(),
+        t.correlation_id(),
+        &t.outcome().steps,
+    )
+    .expect("restores")
+}
+
+#[test]
+fn a_task_restored_from_its_records_after_every_result_runs_as_one_kept_in_memory() {
+    let mut t = task(DIAMOND);
+    let start = dispatched(&t.start());
+    let mut t = reloaded(&t);
+    assert_eq!(t.status(), TaskStatus::Running);
+    assert_eq!(t.step_status("start"), Some(StepStatus::InFlight));
+    let fan = dispatched(&t.on_result(ok(&start[0], json!(4))).expect("in flight"));
+    assert_eq!(names(&fan), ["left", "right"]);
+
+    let mut t = reloaded(&t);
+    // A retryable failure of `right`: it is dispatched again, with attempt 2.
+    let retry = dispatched(
+        &t.on_result(StepExecutionResult::failure(
+            fan[1].message.step_uuid,
+            "flaky",
+            "io",
+            true,
+            1,
+        ))
+        .expect("in flight"),
+    );
+    assert_eq!(names(&retry), ["right"]);
+    assert_eq!(retry[0].sequence.workflow_step.attempt, 2);
+
+    let mut t = reloaded(&t);
+    assert!(
+        t.on_result(ok(&fan[0], json!(5)))
+            .expect("in flight")
+            .is_empty()
+    );
+    let mut t = reloaded(&t);
+    let join = dispatched(&t.on_result(ok(&retry[0], json!(6))).expect("in flight"));
+    assert_eq!(
+        serde_json::Value::Object(join[0].sequence.dependency_results.clone()),
+        json!({"left": 5, "right": 6}),
+        "dependency results survive the reload"
+    );
+
+    let mut t = reloaded(&t);
+    let outcome =
+        finished(&t.on_result(ok(&join[0], json!(11))).expect("in flight")).expect("finished");
+    assert_eq!(outcome.status, TaskStatus::Complete);
+    assert_eq!(outcome.steps["right"].attempts, 2);
+    // A duplicate of a recorded result changes nothing, after a reload too.
+    let mut t = reloaded(&t);
+    assert_eq!(t.status(), TaskStatus::Complete);
+    assert!(matches!(
+        t.on_result(ok(&join[0], json!(11))),
+        Err(WorkflowError::NotInFlight { .. })
+    ));
+}
+
+#[test]
+fn a_restored_task_with_no_records_is_pending_and_a_failed_one_is_finished_in_error() {
+    let fresh = task(DIAMOND);
+    let mut t = reloaded(&fresh);
+    assert_eq!(t.status(), TaskStatus::Pending);
+    let start = dispatched(&t.start());
+    assert_eq!(names(&start), ["start"]);
+    let outcome = finished(
+        &t.on_result(StepExecutionResult::failure(
+            start[0].message.step_uuid,
+            "bad input",
+            "invalid_input",
+            false,
+            1,
+        ))
+        .expect("in flight"),
+    )
+    .expect("finished");
+    assert_eq!(outcome.status, TaskStatus::Error);
+    let t = reloaded(&t);
+    assert_eq!(t.status(), TaskStatus::Error);
+    assert_eq!(t.outcome().steps["join"].status, StepStatus::Skipped);
+    assert_eq!(
+        t.outcome(),
+        outcome,
+        "the restored record is the same record"
+    );
+}

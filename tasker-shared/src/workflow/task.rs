@@ -183,6 +183,69 @@ impl Task {
         })
     }
 
+    /// A task rebuilt from its step records, as a database keeps them (`outcome().steps`):
+    /// the distributed workers load the machine per result instead of holding it in memory.
+    /// A step without a record is pending; an `in_flight` one waits for its result, which
+    /// [`on_result`](Self::on_result) then takes as if the machine had never left memory.
+    pub fn restore(
+        template: TaskTemplate,
+        context: Value,
+        task_uuid: Uuid,
+        correlation_id: Uuid,
+        records: &BTreeMap<String, StepRecord>,
+    ) -> Result<Self, TemplateError> {
+        let mut task = Self::new(template, context, task_uuid, correlation_id)?;
+        let mut started = false;
+        for (i, tmpl) in task.template.steps.iter().enumerate() {
+            let Some(r) = records.get(&tmpl.name) else {
+                continue;
+            };
+            let state = &mut task.steps[i];
+            state.status = r.status;
+            state.attempts = r.attempts;
+            state.last = match r.status {
+                StepStatus::Complete => Some(StepExecutionResult::success(
+                    state.uuid,
+                    r.result.clone(),
+                    r.execution_time_ms,
+                )),
+                _ => r.error.as_ref().map(|e| {
+                    StepExecutionResult::failure(
+                        state.uuid,
+                        e.clone(),
+                        r.error_type.as_deref().unwrap_or("handler_error"),
+                        true,
+                        r.execution_time_ms,
+                    )
+                }),
+            };
+            started |= r.status != StepStatus::Pending || r.attempts > 0;
+        }
+        let done = |st: StepStatus| st == StepStatus::Complete;
+        for i in 0..task.steps.len() {
+            task.unmet[i] = task.deps[i]
+                .iter()
+                .filter(|&&d| !done(task.steps[d].status))
+                .count();
+        }
+        task.open = task
+            .steps
+            .iter()
+            .filter(|s| matches!(s.status, StepStatus::Pending | StepStatus::InFlight))
+            .count();
+        task.any_failed = task
+            .steps
+            .iter()
+            .any(|s| matches!(s.status, StepStatus::Failed | StepStatus::Skipped));
+        task.status = match (started, task.open) {
+            (false, _) => TaskStatus::Pending,
+            (true, 0) if task.any_failed => TaskStatus::Error,
+            (true, 0) => TaskStatus::Complete,
+            (true, _) => TaskStatus::Running,
+        };
+        Ok(task)
+    }
+
     /// The traceparent of the task's root span, stamped on every step message.
     pub fn with_traceparent(mut self, traceparent: Option<String>) -> Self {
         self.traceparent = traceparent;

@@ -26,6 +26,15 @@ pub enum DbError {
     /// Installing PGMQ or applying a migration failed.
     #[error("migrating the database at {url} failed: {reason}")]
     Migration { url: String, reason: String },
+    /// A queue name PGMQ cannot take.
+    #[error("queue {queue:?} cannot be used: {reason}")]
+    BadQueue { queue: String, reason: String },
+    /// The template or context of a submitted task is invalid.
+    #[error("{0}")]
+    Invalid(String),
+    /// No task with this uuid was submitted to this database.
+    #[error("no task {0} in this database")]
+    UnknownTask(String),
     /// Any other SQL error.
     #[error("database error: {0}")]
     Sql(String),

@@ -8,11 +8,17 @@
 //! package for PostgreSQL 15, so it is installed as plain SQL from the `pgmq` crate's
 //! embedded scripts; tasker's own tables are versioned sqlx migrations.
 //!
-//! This module set grows with the distributed path; today it holds the connection rules
-//! ([`database_url`], [`connect`]) and the schema ([`migrate`], [`check_migrated`]).
+//! This crate grows with the distributed path; today it holds the connection rules
+//! ([`database_url`], [`connect`]), the schema ([`migrate`], [`check_migrated`]), queue
+//! naming, and submitting a task and reading it back ([`submit`], [`task_status`]). Serving
+//! the queues comes next.
 
 mod error;
 mod migrate;
+mod queue;
+mod submit;
 
 pub use error::{DbError, redact};
 pub use migrate::{MigrationReport, check_migrated, connect, database_url, migrate};
+pub use queue::{pgmq_queue_name, step_queue};
+pub use submit::{Submitted, submit, task_status};

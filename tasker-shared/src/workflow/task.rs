@@ -256,6 +256,12 @@ impl Task {
         self.task_uuid
     }
 
+    /// The uuid of the step called `name` (derived from the task uuid and the name).
+    pub fn step_uuid(&self, name: &str) -> Option<Uuid> {
+        let i = self.template.steps.iter().position(|s| s.name == name)?;
+        Some(self.steps[i].uuid)
+    }
+
     pub fn correlation_id(&self) -> Uuid {
         self.correlation_id
     }

@@ -51,6 +51,10 @@ pub struct StepTemplate {
     /// Per-attempt handler timeout; the worker's default applies when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_ms: Option<u64>,
+    /// The queue distributed workers take this step from (`worker_<queue>_queue`); the
+    /// template's namespace when absent. In-process runs ignore it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
 }

@@ -3,13 +3,15 @@
 //! JSON on stdout (logs go to stderr). Exits 0 when the task completed, 1 when it ended in
 //! error, 2 on bad usage.
 //!
-//! `tasker-worker-rust migrate [--database-url URL]` installs PGMQ and tasker's schema in
-//! PostgreSQL, idempotently (docs/distributed.md).
+//! `migrate`, `submit` and `status` work on the distributed backend in PostgreSQL
+//! (`commands`, docs/distributed.md).
 
 #![allow(
     clippy::print_stdout,
     reason = "the command prints the task result on stdout"
 )]
+
+mod commands;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -21,6 +23,8 @@ use tasker_worker_rust::{RustWorker, handlers};
 
 const USAGE: &str = "usage: tasker-worker-rust run --template FILE [--context JSON] [--concurrency N] [--timeout SECS]
        tasker-worker-rust migrate [--database-url URL]
+       tasker-worker-rust submit --template FILE [--context JSON] [--database-url URL]
+       tasker-worker-rust status TASK_UUID [--database-url URL]
 
 run      Runs one task in this process with the example handlers (square,
          sum_dependencies, sleep) and prints the result as JSON. Telemetry follows
@@ -28,7 +32,11 @@ run      Runs one task in this process with the example handlers (square,
          serves /health and /metrics while it runs.
 migrate  Installs PGMQ and tasker's schema in PostgreSQL; safe to run again, and from
          several processes at once. The database is --database-url, else
-         TASKER_DATABASE_URL, else DATABASE_URL.";
+         TASKER_DATABASE_URL, else DATABASE_URL.
+submit   Submits a task to the database and prints {task_uuid, correlation_id,
+         trace_id}; its ready steps wait in PGMQ queues worker_<queue>_queue.
+status   Prints the task's result so far, in run's shape (status running, complete
+         or error).";
 
 struct Args {
     template: String,
@@ -81,7 +89,9 @@ fn main() -> ExitCode {
     let mut argv = std::env::args().skip(1);
     let outcome = match argv.next().as_deref() {
         Some("run") => parse(argv).map(|a| run(a).map(|complete| u8::from(!complete))),
-        Some("migrate") => parse_migrate(argv).map(|url| migrate(url.as_deref()).map(|()| 0)),
+        Some(cmd @ ("migrate" | "submit" | "status")) => {
+            commands::parse(cmd, argv).map(commands::run)
+        }
         Some("-h" | "--help" | "help") => Err(String::new()),
         Some(other) => Err(format!("unknown command {other:?}")),
         None => Err("missing command".into()),
@@ -101,42 +111,6 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
-}
-
-fn parse_migrate(mut argv: impl Iterator<Item = String>) -> Result<Option<String>, String> {
-    let mut url = None;
-    while let Some(flag) = argv.next() {
-        match flag.as_str() {
-            "--database-url" => {
-                url = Some(argv.next().ok_or("--database-url needs a value")?);
-            }
-            "-h" | "--help" => return Err(String::new()),
-            other => return Err(format!("unknown option {other:?}")),
-        }
-    }
-    Ok(url)
-}
-
-/// Prints `{"pgmq_version", "schema_version", "applied"}` once the database is migrated.
-fn migrate(explicit_url: Option<&str>) -> Result<(), Box<dyn std::error::Error>> {
-    tasker_shared::logging::init_console_only();
-    let url = tasker_pgmq::database_url(explicit_url)?;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let report = rt.block_on(async {
-        let pool = tasker_pgmq::connect(&url, 2).await?;
-        tasker_pgmq::migrate(&pool, &url).await
-    })?;
-    println!(
-        "{}",
-        serde_json::json!({
-            "pgmq_version": report.pgmq_version,
-            "schema_version": report.schema_version,
-            "applied": report.applied,
-        })
-    );
-    Ok(())
 }
 
 fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {

@@ -162,3 +162,101 @@ fn the_sleep_handler_waits_for_sleep_ms_and_returns_it() {
         "sleep_ms must be a non-negative integer of milliseconds, got \"soon\""
     );
 }
+
+#[test]
+fn submit_writes_the_task_and_queues_its_first_step_under_one_trace_and_status_reads_it_back() {
+    let pg = tasker_testkit::PgCluster::start();
+    let url = pg.url();
+    let db = [("DATABASE_URL", url.as_str())];
+    // Before migrate: refused, with the command that fixes it.
+    let (code, _, err) = run_env(
+        &["submit", "--template", "templates/diamond_workflow.yaml"],
+        &db,
+    );
+    assert_eq!(code, 1);
+    assert!(
+        err.contains(&format!(
+            "is not migrated (no tasker schema): run `tasker-worker-rust migrate --database-url {url}`"
+        )),
+        "{err}"
+    );
+    assert_eq!(run_env(&["migrate"], &db).0, 0);
+
+    let (code, submitted, err) = run_env(
+        &[
+            "submit",
+            "--template",
+            "templates/diamond_workflow.yaml",
+            "--context",
+            r#"{"even_number": 2}"#,
+        ],
+        &db,
+    );
+    assert_eq!(code, 0, "{err}");
+    let task_uuid = submitted["task_uuid"]
+        .as_str()
+        .expect("task_uuid")
+        .to_owned();
+    let trace_id = submitted["trace_id"].as_str().expect("trace_id").to_owned();
+    assert_eq!(trace_id.len(), 32);
+    assert!(submitted["correlation_id"].is_string());
+
+    // The first step waits in its queue; its traceparent (in PGMQ headers) is the task's trace.
+    let queued = pg.psql(
+        "SELECT message->>'attempt', message->>'task_uuid', headers->>'traceparent' FROM pgmq.q_worker_diamond_workflow_queue",
+    );
+    let fields: Vec<&str> = queued.split('|').collect();
+    assert_eq!(fields[0], "1", "{queued}");
+    assert_eq!(fields[1], task_uuid);
+    assert!(
+        fields[2].starts_with(&format!("00-{trace_id}-")),
+        "{queued}"
+    );
+
+    let (code, status, err) = run_env(&["status", &task_uuid], &db);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(status["status"], "running");
+    assert_eq!(status["trace_id"], trace_id.as_str());
+    assert_eq!(status["steps"]["diamond_start"]["status"], "in_flight");
+    assert_eq!(status["steps"]["diamond_start"]["attempts"], 1);
+    assert_eq!(status["steps"]["diamond_end"]["status"], "pending");
+
+    let (code, _, err) = run_env(&["status", "00000000-0000-4000-8000-000000000000"], &db);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("no task 00000000-0000-4000-8000-000000000000 in this database"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_invalid_template_is_refused_at_submit_and_nothing_is_written() {
+    let pg = tasker_testkit::PgCluster::start();
+    let url = pg.url();
+    let db = [("DATABASE_URL", url.as_str())];
+    assert_eq!(run_env(&["migrate"], &db).0, 0);
+    let dir = std::env::temp_dir().join(format!("tasker-submit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let cyclic = dir.join("cyclic.yaml");
+    std::fs::write(
+        &cyclic,
+        "namespace: cyc\nname: loop\nsteps:\n  - {name: a, handler: square, depends_on: [b]}\n  - {name: b, handler: square, depends_on: [a]}\n",
+    )
+    .expect("write");
+    let (code, _, err) = run_env(&["submit", "--template", &cyclic.to_string_lossy()], &db);
+    assert_eq!(code, 1);
+    assert!(err.contains("has a dependency cycle: a -> b -> a"), "{err}");
+    let bad_queue = dir.join("bad_queue.yaml");
+    std::fs::write(
+        &bad_queue,
+        "namespace: ok\nname: q\nsteps:\n  - {name: a, handler: square, queue: Not-A-Queue}\n",
+    )
+    .expect("write");
+    let (code, _, err) = run_env(&["submit", "--template", &bad_queue.to_string_lossy()], &db);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("queue \"Not-A-Queue\" cannot be used"),
+        "{err}"
+    );
+    assert_eq!(pg.psql("SELECT count(*) FROM tasker.tasks"), "0");
+}

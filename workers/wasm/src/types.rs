@@ -35,6 +35,8 @@ export interface StepTemplate {
   depends_on?: string[];
   max_attempts?: number;
   timeout_ms?: number;
+  /** The queue distributed workers take this step from; the namespace when absent. */
+  queue?: string;
 }
 
 /** A workflow: steps and the dependencies between them. */

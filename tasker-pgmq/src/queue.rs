@@ -1,0 +1,109 @@
+//! Queue names and messages. A step goes to PGMQ queue `worker_<queue>_queue` (the seed
+//! system's naming), where `<queue>` is the step's template `queue`, else the namespace; its
+//! message names the step and attempt, and its W3C `traceparent` rides in PGMQ's headers.
+
+use serde_json::{Value, json};
+use sqlx::PgConnection;
+use tasker_shared::workflow::{ReadyStep, StepTemplate, TaskTemplate};
+
+use crate::error::DbError;
+
+/// PGMQ refuses longer queue names.
+const MAX_PGMQ_NAME: usize = 47;
+
+/// The step's queue: its template `queue`, else the template's namespace.
+pub fn step_queue<'a>(template: &'a TaskTemplate, step: &'a StepTemplate) -> &'a str {
+    step.queue.as_deref().unwrap_or(&template.namespace)
+}
+
+/// `worker_<queue>_queue`, refusing a name PGMQ would refuse, with what is allowed.
+pub fn pgmq_queue_name(queue: &str) -> Result<String, DbError> {
+    let name = format!("worker_{queue}_queue");
+    let valid = !queue.is_empty()
+        && queue
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if !valid || name.len() > MAX_PGMQ_NAME {
+        return Err(DbError::BadQueue {
+            queue: queue.to_owned(),
+            reason: format!(
+                "a queue is lowercase letters, digits and _, at most {} characters (it becomes PGMQ queue worker_<queue>_queue)",
+                MAX_PGMQ_NAME - "worker__queue".len()
+            ),
+        });
+    }
+    Ok(name)
+}
+
+/// Creates the step queue in PGMQ if it does not exist, and records it. Idempotent.
+pub(crate) async fn ensure_queue(conn: &mut PgConnection, queue: &str) -> Result<String, DbError> {
+    let name = pgmq_queue_name(queue)?;
+    let known: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM tasker.queues WHERE name = $1)")
+            .bind(queue)
+            .fetch_one(&mut *conn)
+            .await?;
+    if !known {
+        sqlx::query("SELECT pgmq.create($1)")
+            .bind(&name)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query("INSERT INTO tasker.queues (name) VALUES ($1) ON CONFLICT DO NOTHING")
+            .bind(queue)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(name)
+}
+
+/// The message body of one step attempt.
+pub(crate) fn message(ready: &ReadyStep) -> Value {
+    json!({
+        "task_uuid": ready.message.task_uuid,
+        "step_uuid": ready.message.step_uuid,
+        "correlation_id": ready.message.correlation_id,
+        "attempt": ready.sequence.workflow_step.attempt,
+    })
+}
+
+/// Sends one step attempt to its queue, in the caller's transaction.
+pub(crate) async fn send(
+    conn: &mut PgConnection,
+    queue: &str,
+    ready: &ReadyStep,
+) -> Result<i64, DbError> {
+    let name = ensure_queue(conn, queue).await?;
+    let headers = match &ready.message.traceparent {
+        Some(tp) => json!({ "traceparent": tp }),
+        None => json!({}),
+    };
+    let id: i64 = sqlx::query_scalar("SELECT pgmq.send($1, $2, $3)")
+        .bind(&name)
+        .bind(message(ready))
+        .bind(headers)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pgmq_queue_name;
+
+    #[test]
+    fn queue_names_follow_the_seed_and_pgmq_limits() {
+        assert_eq!(
+            pgmq_queue_name("linear_workflow").expect("valid"),
+            "worker_linear_workflow_queue"
+        );
+        let long = "q".repeat(35);
+        assert!(pgmq_queue_name(&long[..34]).is_ok());
+        assert_eq!(
+            pgmq_queue_name(&long).expect_err("too long").to_string(),
+            format!(
+                "queue {long:?} cannot be used: a queue is lowercase letters, digits and _, at most 34 characters (it becomes PGMQ queue worker_<queue>_queue)"
+            )
+        );
+        assert!(pgmq_queue_name("Has-Dash").is_err());
+    }
+}

@@ -1,0 +1,190 @@
+//! Submitting a task and reading its state back. `submit` writes the task, its steps and the
+//! messages of its first ready steps in ONE transaction, under the task's root span, whose
+//! traceparent every step message carries: the task is one trace in whatever process runs
+//! its steps.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+use sqlx::Row;
+use sqlx::postgres::PgPool;
+use tasker_shared::workflow::{Action, StepRecord, StepStatus, Task, TaskTemplate};
+use tasker_shared::{ids, step_spans, trace_context};
+use uuid::Uuid;
+
+use crate::error::DbError;
+use crate::queue::{self, step_queue};
+
+/// What `submit` returns: the task's ids and its one trace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Submitted {
+    pub task_uuid: Uuid,
+    pub correlation_id: Uuid,
+    /// The trace every span of the task joins (`None` when telemetry makes no ids).
+    pub trace_id: Option<String>,
+}
+
+impl Submitted {
+    /// `{"task_uuid", "correlation_id", "trace_id"}`, as `tasker-worker-rust submit` prints it.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "task_uuid": self.task_uuid,
+            "correlation_id": self.correlation_id,
+            "trace_id": self.trace_id,
+        })
+    }
+}
+
+fn db_status(s: StepStatus) -> &'static str {
+    match s {
+        StepStatus::Pending => "pending",
+        StepStatus::InFlight => "enqueued",
+        StepStatus::Complete => "complete",
+        StepStatus::Failed => "failed",
+        StepStatus::Skipped => "skipped",
+    }
+}
+
+fn step_status(s: &str) -> StepStatus {
+    match s {
+        "enqueued" => StepStatus::InFlight,
+        "complete" => StepStatus::Complete,
+        "failed" => StepStatus::Failed,
+        "skipped" => StepStatus::Skipped,
+        _ => StepStatus::Pending,
+    }
+}
+
+/// Validates and submits a task: the task row, a row per step, and the first ready steps'
+/// messages, in one transaction. Nothing is written when anything is invalid.
+pub async fn submit(
+    pool: &PgPool,
+    template: TaskTemplate,
+    context: Value,
+) -> Result<Submitted, DbError> {
+    let invalid = |e: &dyn std::fmt::Display| DbError::Invalid(e.to_string());
+    template.validate().map_err(|e| invalid(&e))?;
+    tasker_shared::workflow::check_context(&context).map_err(|e| invalid(&e))?;
+    for step in &template.steps {
+        queue::pgmq_queue_name(step_queue(&template, step))?;
+    }
+    let (task_uuid, correlation_id) = (ids::new_uuid(), ids::new_uuid());
+    let root = step_spans::task_span(&template, task_uuid, correlation_id);
+    let root_ids = trace_context::span_ids(&root);
+    let mut task = Task::new(template.clone(), context.clone(), task_uuid, correlation_id)
+        .map_err(|e| invalid(&e))?
+        .with_traceparent(root_ids.as_ref().map(|i| i.traceparent.clone()));
+    let actions = task.start();
+
+    let template_json = serde_json::to_value(&template).map_err(|e| invalid(&e))?;
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO tasker.tasks (task_uuid, correlation_id, namespace, name, version, template, context, trace_id, traceparent)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(task_uuid)
+    .bind(correlation_id)
+    .bind(&template.namespace)
+    .bind(&template.name)
+    .bind(&template.version)
+    .bind(&template_json)
+    .bind(&context)
+    .bind(root_ids.as_ref().map(|i| i.trace_id.as_str()))
+    .bind(root_ids.as_ref().map(|i| i.traceparent.as_str()))
+    .execute(&mut *tx)
+    .await?;
+    for step in &template.steps {
+        let step_uuid = task
+            .step_uuid(&step.name)
+            .ok_or_else(|| DbError::Invalid(format!("no step {:?}", step.name)))?;
+        sqlx::query(
+            "INSERT INTO tasker.steps (step_uuid, task_uuid, name, queue) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(step_uuid)
+        .bind(task_uuid)
+        .bind(&step.name)
+        .bind(step_queue(&template, step))
+        .execute(&mut *tx)
+        .await?;
+    }
+    for action in &actions {
+        if let Action::Dispatch(ready) = action {
+            let name = &ready.sequence.workflow_step.name;
+            let step = template
+                .steps
+                .iter()
+                .find(|s| &s.name == name)
+                .ok_or_else(|| DbError::Invalid(format!("no step {name:?}")))?;
+            queue::send(&mut tx, step_queue(&template, step), ready).await?;
+            sqlx::query(
+                "UPDATE tasker.steps SET status = $1, attempts = $2, updated_at = now() WHERE step_uuid = $3",
+            )
+            .bind(db_status(StepStatus::InFlight))
+            .bind(i32::try_from(ready.sequence.workflow_step.attempt).unwrap_or(i32::MAX))
+            .bind(ready.message.step_uuid)
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    root.in_scope(|| tracing::info!(steps = template.steps.len(), "task.submitted"));
+    Ok(Submitted {
+        task_uuid,
+        correlation_id,
+        trace_id: root_ids.map(|i| i.trace_id),
+    })
+}
+
+/// The task's result so far, in `run`'s shape: `status` (`running`, `complete` or `error`),
+/// `task_uuid`, `correlation_id`, `trace_id`, `step_results` and every step's record.
+pub async fn task_status(pool: &PgPool, task_uuid: Uuid) -> Result<Value, DbError> {
+    let row = sqlx::query(
+        "SELECT correlation_id, template, context, status, trace_id FROM tasker.tasks WHERE task_uuid = $1",
+    )
+    .bind(task_uuid)
+    .fetch_optional(pool)
+    .await?
+    .ok_or_else(|| DbError::UnknownTask(task_uuid.to_string()))?;
+    let correlation_id: Uuid = row.try_get("correlation_id")?;
+    let template: TaskTemplate = serde_json::from_value(row.try_get("template")?)
+        .map_err(|e| DbError::Invalid(format!("the stored template does not load: {e}")))?;
+    let context: Value = row.try_get("context")?;
+    let status: String = row.try_get("status")?;
+    let trace_id: Option<String> = row.try_get("trace_id")?;
+
+    let mut records = BTreeMap::new();
+    for r in sqlx::query(
+        "SELECT name, status, attempts, result, error, error_type, execution_time_ms FROM tasker.steps WHERE task_uuid = $1",
+    )
+    .bind(task_uuid)
+    .fetch_all(pool)
+    .await?
+    {
+        let name: String = r.try_get("name")?;
+        let st: String = r.try_get("status")?;
+        let attempts: i32 = r.try_get("attempts")?;
+        let ms: i64 = r.try_get("execution_time_ms")?;
+        records.insert(
+            name,
+            StepRecord {
+                status: step_status(&st),
+                attempts: u32::try_from(attempts).unwrap_or(0),
+                result: r.try_get::<Option<Value>, _>("result")?.unwrap_or(Value::Null),
+                error: r.try_get("error")?,
+                error_type: r.try_get("error_type")?,
+                execution_time_ms: u64::try_from(ms).unwrap_or(0),
+            },
+        );
+    }
+    let outcome = Task::restore(template, context, task_uuid, correlation_id, &records)
+        .map_err(|e| DbError::Invalid(e.to_string()))?
+        .outcome();
+    Ok(json!({
+        "status": status,
+        "task_uuid": task_uuid,
+        "correlation_id": correlation_id,
+        "trace_id": trace_id,
+        "step_results": outcome.step_results,
+        "steps": outcome.steps,
+    }))
+}

@@ -35,7 +35,7 @@ impl Submitted {
     }
 }
 
-fn db_status(s: StepStatus) -> &'static str {
+pub(crate) fn db_status(s: StepStatus) -> &'static str {
     match s {
         StepStatus::Pending => "pending",
         StepStatus::InFlight => "enqueued",
@@ -45,7 +45,7 @@ fn db_status(s: StepStatus) -> &'static str {
     }
 }
 
-fn step_status(s: &str) -> StepStatus {
+pub(crate) fn step_status(s: &str) -> StepStatus {
     match s {
         "enqueued" => StepStatus::InFlight,
         "complete" => StepStatus::Complete,

@@ -74,7 +74,7 @@ impl Steps {
     /// between the driver and the bridge: every such hop is a thread wake-up, and a wake-up
     /// costs more than all the work a no-op step does. A permit, not a channel, bounds the
     /// steps in flight; a panic in processing fails the step instead of losing it.
-    async fn process(&self, ready: ReadyStep) -> StepExecutionResult {
+    pub(crate) async fn process(&self, ready: ReadyStep) -> StepExecutionResult {
         let step_uuid = ready.message.step_uuid;
         let Ok(_permit) = self.permits.acquire().await else {
             return step_spans::abandoned(step_uuid);

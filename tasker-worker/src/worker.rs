@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tasker_shared::logging;
-use tasker_shared::workflow::TaskTemplate;
+use tasker_shared::types::StepExecutionResult;
+use tasker_shared::workflow::{ReadyStep, TaskTemplate};
 use tasker_shared::{TaskerError, TaskerResult};
 use tokio::runtime::{Handle, Runtime};
 use uuid::Uuid;
@@ -217,6 +218,15 @@ impl Worker {
             tasker_shared::ids::new_uuid(),
         )
         .await
+    }
+
+    /// Runs one ready step through this worker's command processor and host handlers
+    /// (execution span parented by the step's traceparent, completion span, metrics) and
+    /// returns its result: for drivers whose task state lives elsewhere (the PostgreSQL
+    /// queues), which record the result themselves.
+    pub async fn execute_step(&self, ready: ReadyStep) -> TaskerResult<StepExecutionResult> {
+        self.ensure_running()?;
+        Ok(self.inner.steps.process(ready).await)
     }
 
     /// Starts a task that the calling thread drives while it waits ([`TaskRun::wait`]).

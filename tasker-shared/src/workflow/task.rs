@@ -369,11 +369,22 @@ impl Task {
         }
     }
 
+    /// The ready step of `name` as it was dispatched, for a step in flight: what a worker
+    /// that claims its message (in another process) runs. `None` unless it is in flight.
+    pub fn in_flight_step(&self, name: &str) -> Option<ReadyStep> {
+        let i = self.template.steps.iter().position(|s| s.name == name)?;
+        (self.steps[i].status == StepStatus::InFlight).then(|| self.ready(i))
+    }
+
     fn dispatch(&mut self, i: usize) -> ReadyStep {
-        let step = &self.template.steps[i];
         let state = &mut self.steps[i];
         state.status = StepStatus::InFlight;
         state.attempts += 1;
+        self.ready(i)
+    }
+
+    fn ready(&self, i: usize) -> ReadyStep {
+        let step = &self.template.steps[i];
         let dependency_results = self.deps[i]
             .iter()
             .map(|&d| {

@@ -1,11 +1,20 @@
-//! The commands on the distributed backend: `migrate`, `submit`, `status`. Each takes
-//! `--database-url`, else `TASKER_DATABASE_URL`, else `DATABASE_URL`, and prints JSON.
+//! The commands on the distributed backend: `migrate`, `submit`, `status` and `serve`. Each
+//! takes `--database-url`, else `TASKER_DATABASE_URL`, else `DATABASE_URL`, and prints JSON.
 
 use serde_json::Value;
 use tasker_shared::workflow::TaskTemplate;
 
-/// One parsed database command.
+/// One parsed command.
 pub(crate) enum Command {
+    Once(Once),
+    Serve {
+        queues: Vec<String>,
+        concurrency: Option<usize>,
+    },
+}
+
+/// A command that does one thing against the database and prints it.
+pub(crate) enum Once {
     Migrate,
     Submit { template: String, context: Value },
     Status { task_uuid: String },
@@ -19,6 +28,7 @@ pub(crate) struct Parsed {
 pub(crate) fn parse(cmd: &str, mut argv: impl Iterator<Item = String>) -> Result<Parsed, String> {
     let (mut url, mut template, mut context, mut positional) =
         (None, None, Value::Object(Default::default()), Vec::new());
+    let (mut queues, mut concurrency) = (Vec::new(), None);
     while let Some(arg) = argv.next() {
         let mut value = || argv.next().ok_or_else(|| format!("{arg} needs a value"));
         match arg.as_str() {
@@ -29,21 +39,33 @@ pub(crate) fn parse(cmd: &str, mut argv: impl Iterator<Item = String>) -> Result
                 context = serde_json::from_str(&text)
                     .map_err(|e| format!("--context is not JSON: {e}"))?;
             }
+            "--queue" if cmd == "serve" => queues.push(value()?),
+            "--concurrency" if cmd == "serve" => {
+                let text = value()?;
+                concurrency = Some(text.parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(
+                    || format!("--concurrency {text:?} is not a positive whole number"),
+                )?);
+            }
             "-h" | "--help" => return Err(String::new()),
             flag if flag.starts_with('-') => return Err(format!("unknown option {flag:?}")),
             _ => positional.push(arg),
         }
     }
     let command = match cmd {
-        "migrate" => Command::Migrate,
-        "submit" => Command::Submit {
+        "migrate" => Command::Once(Once::Migrate),
+        "submit" => Command::Once(Once::Submit {
             template: template.ok_or("--template is required")?,
             context,
+        }),
+        "serve" if queues.is_empty() => return Err("serve needs at least one --queue".into()),
+        "serve" => Command::Serve {
+            queues,
+            concurrency,
         },
         _ => match positional.as_slice() {
-            [task] => Command::Status {
+            [task] => Command::Once(Once::Status {
                 task_uuid: task.clone(),
-            },
+            }),
             _ => return Err("status takes one TASK_UUID".into()),
         },
     };
@@ -60,6 +82,13 @@ pub(crate) fn parse(cmd: &str, mut argv: impl Iterator<Item = String>) -> Result
 pub(crate) fn run(parsed: Parsed) -> Result<u8, Box<dyn std::error::Error>> {
     tasker_shared::logging::init_console_only();
     let url = tasker_pgmq::database_url(parsed.database_url.as_deref())?;
+    let once = match parsed.command {
+        Command::Serve {
+            queues,
+            concurrency,
+        } => return serve(&url, queues, concurrency),
+        Command::Once(once) => once,
+    };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -71,11 +100,11 @@ pub(crate) fn run(parsed: Parsed) -> Result<u8, Box<dyn std::error::Error>> {
             tracing::warn!(error = %e, "telemetry export could not start");
         }
         let pool = tasker_pgmq::connect(&url, 2).await?;
-        if !matches!(parsed.command, Command::Migrate) {
+        if !matches!(once, Once::Migrate) {
             tasker_pgmq::check_migrated(&pool, &url).await?;
         }
-        let out: Value = match parsed.command {
-            Command::Migrate => {
+        let out: Value = match once {
+            Once::Migrate => {
                 let r = tasker_pgmq::migrate(&pool, &url).await?;
                 serde_json::json!({
                     "pgmq_version": r.pgmq_version,
@@ -83,14 +112,14 @@ pub(crate) fn run(parsed: Parsed) -> Result<u8, Box<dyn std::error::Error>> {
                     "applied": r.applied,
                 })
             }
-            Command::Submit { template, context } => {
+            Once::Submit { template, context } => {
                 let template = TaskTemplate::from_path(&template)
                     .map_err(|e| tasker_pgmq::DbError::Invalid(e.to_string()))?;
                 tasker_pgmq::submit(&pool, template, context)
                     .await?
                     .to_json()
             }
-            Command::Status { task_uuid } => {
+            Once::Status { task_uuid } => {
                 let uuid = task_uuid.parse().map_err(|_| {
                     tasker_pgmq::DbError::Invalid(format!("{task_uuid:?} is not a task uuid"))
                 })?;
@@ -111,4 +140,86 @@ pub(crate) fn run(parsed: Parsed) -> Result<u8, Box<dyn std::error::Error>> {
         println!("{out}");
     }
     Ok(0)
+}
+
+/// Serves the queues with the example handlers until SIGINT or SIGTERM, then stops claiming,
+/// finishes the steps it holds, flushes telemetry and prints what it did.
+fn serve(
+    url: &str,
+    queues: Vec<String>,
+    concurrency: Option<usize>,
+) -> Result<u8, Box<dyn std::error::Error>> {
+    let mut config = tasker_worker::WorkerConfig::from_env()?;
+    if let Some(n) = concurrency {
+        config.concurrency = n;
+    }
+    let options = tasker_pgmq::ServeOptions {
+        queues,
+        concurrency: config.concurrency,
+        // Hidden while it runs: longer than a step may take, so only a lost worker's step
+        // reappears.
+        visibility: config.handler_timeout + std::time::Duration::from_secs(5),
+        poll_interval: std::time::Duration::from_millis(50),
+    };
+    let rust = tasker_worker_rust::RustWorker::start(
+        config,
+        tasker_worker_rust::handlers::example_registry(),
+    )?;
+    let worker = rust.worker().clone();
+    let report = worker.runtime_handle().block_on(async {
+        let pool = tasker_pgmq::connect(url, 4).await?;
+        tasker_pgmq::check_migrated(&pool, url).await?;
+        let execute = |ready: tasker_shared::workflow::ReadyStep| {
+            let (worker, step_uuid) = (worker.clone(), ready.message.step_uuid);
+            async move {
+                worker.execute_step(ready).await.unwrap_or_else(|e| {
+                    tasker_shared::types::StepExecutionResult::failure(
+                        step_uuid,
+                        e.to_string(),
+                        "worker_stopped",
+                        true,
+                        0,
+                    )
+                })
+            }
+        };
+        tasker_pgmq::serve(&pool, options, execute, stop_signal()).await
+    });
+    let stopped = rust.stop();
+    let report = report?;
+    if let Err(e) = stopped {
+        tracing::warn!(error = %e, "telemetry was not fully exported");
+    }
+    #[allow(
+        clippy::print_stdout,
+        reason = "the command prints its report on stdout"
+    )]
+    {
+        println!(
+            "{}",
+            serde_json::json!({
+                "claimed": report.claimed,
+                "recorded": report.recorded,
+                "duplicates": report.duplicates,
+                "redelivered": report.redelivered,
+            })
+        );
+    }
+    Ok(0)
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn stop_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        tracing::error!("cannot listen for SIGINT/SIGTERM; serve until killed");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = int.recv() => {}
+        _ = term.recv() => {}
+    }
 }

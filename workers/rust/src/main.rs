@@ -25,6 +25,7 @@ const USAGE: &str = "usage: tasker-worker-rust run --template FILE [--context JS
        tasker-worker-rust migrate [--database-url URL]
        tasker-worker-rust submit --template FILE [--context JSON] [--database-url URL]
        tasker-worker-rust status TASK_UUID [--database-url URL]
+       tasker-worker-rust serve --queue Q [--queue Q]... [--concurrency N] [--database-url URL]
 
 run      Runs one task in this process with the example handlers (square,
          sum_dependencies, sleep) and prints the result as JSON. Telemetry follows
@@ -36,7 +37,9 @@ migrate  Installs PGMQ and tasker's schema in PostgreSQL; safe to run again, and
 submit   Submits a task to the database and prints {task_uuid, correlation_id,
          trace_id}; its ready steps wait in PGMQ queues worker_<queue>_queue.
 status   Prints the task's result so far, in run's shape (status running, complete
-         or error).";
+         or error).
+serve    Runs the steps waiting in the named queues with the example handlers until
+         SIGINT/SIGTERM, then stops claiming, finishes what it holds and exits 0.";
 
 struct Args {
     template: String,
@@ -89,7 +92,7 @@ fn main() -> ExitCode {
     let mut argv = std::env::args().skip(1);
     let outcome = match argv.next().as_deref() {
         Some("run") => parse(argv).map(|a| run(a).map(|complete| u8::from(!complete))),
-        Some(cmd @ ("migrate" | "submit" | "status")) => {
+        Some(cmd @ ("migrate" | "submit" | "status" | "serve")) => {
             commands::parse(cmd, argv).map(commands::run)
         }
         Some("-h" | "--help" | "help") => Err(String::new()),

@@ -1,0 +1,388 @@
+//! Serving step queues: claim a message, run its step, record the result, exactly once.
+//!
+//! A claim is a PGMQ read with a visibility timeout: the message stays in its queue, hidden,
+//! until the step's result is recorded, so a worker that dies mid-step leaves it to reappear
+//! and be taken by another. Recording is ONE transaction: the task row is locked, the sans-IO
+//! machine is rebuilt from the step rows (`Task::restore`), the result is applied, the newly
+//! ready steps are sent, every changed row is written and the message archived. A duplicate
+//! or late completion finds its step no longer in flight at that attempt and changes nothing
+//! but archiving its message. Handlers therefore run at least once; results count once.
+//!
+//! A redelivered message (read more than once) is an attempt whose worker was lost: it is
+//! recorded as a retryable `worker_lost` failure, so the step is retried through the same
+//! path as any failure, or fails for good once its attempts are spent.
+//!
+//! The loop is generic over how a step runs (`execute`), so the Rust worker, and later the
+//! Ruby and Python hosts, serve through this one implementation.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
+use serde_json::Value;
+use sqlx::postgres::PgPool;
+use sqlx::{PgConnection, Row};
+use tasker_shared::types::StepExecutionResult;
+use tasker_shared::workflow::{Action, ReadyStep, StepRecord, Task, TaskStatus, TaskTemplate};
+use uuid::Uuid;
+
+use crate::error::DbError;
+use crate::queue::{self, pgmq_queue_name, step_queue};
+use crate::submit::{db_status, step_status};
+
+/// How a serving process claims work.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// The queues to serve (template `queue` names, without `worker_`/`_queue`).
+    pub queues: Vec<String>,
+    /// Steps in flight at once in this process.
+    pub concurrency: usize,
+    /// How long a claimed message stays hidden: longer than a step may run.
+    pub visibility: Duration,
+    /// How long an idle worker waits before looking again.
+    pub poll_interval: Duration,
+}
+
+/// What a serving run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServeReport {
+    pub claimed: u64,
+    pub recorded: u64,
+    pub duplicates: u64,
+    pub redelivered: u64,
+}
+
+/// One claimed message.
+#[derive(Debug, Clone)]
+struct Claimed {
+    pgmq_queue: String,
+    msg_id: i64,
+    read_ct: i32,
+    task_uuid: Uuid,
+    step_uuid: Uuid,
+    attempt: u32,
+    traceparent: Option<String>,
+}
+
+enum Handled {
+    Recorded,
+    Duplicate,
+    Redelivered,
+}
+
+/// Serves `options.queues` until `shutdown` resolves, then stops claiming and finishes the
+/// steps it holds. `execute` runs one step and returns its result.
+pub async fn serve<F, Fut>(
+    pool: &PgPool,
+    options: ServeOptions,
+    execute: F,
+    shutdown: impl Future<Output = ()>,
+) -> Result<ServeReport, DbError>
+where
+    F: Fn(ReadyStep) -> Fut,
+    Fut: Future<Output = StepExecutionResult>,
+{
+    let mut names = Vec::new();
+    for q in &options.queues {
+        let mut conn = pool.acquire().await?;
+        names.push(queue::ensure_queue(&mut conn, q).await?);
+    }
+    tracing::info!(queues = ?options.queues, concurrency = options.concurrency, "serving");
+    let mut report = ServeReport::default();
+    let mut running = FuturesUnordered::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    let mut stopping = false;
+    loop {
+        if stopping && running.is_empty() {
+            break;
+        }
+        let mut room = options.concurrency.max(1).saturating_sub(running.len());
+        if !stopping {
+            for name in &names {
+                if room == 0 {
+                    break;
+                }
+                for claimed in claim(pool, name, options.visibility, room).await? {
+                    report.claimed += 1;
+                    room -= 1;
+                    running.push(handle(pool, claimed, &execute));
+                }
+            }
+        }
+        tokio::select! {
+            () = &mut shutdown, if !stopping => {
+                tracing::info!(in_flight = running.len(), "serve: stopping; finishing the steps held");
+                stopping = true;
+            }
+            Some(done) = running.next(), if !running.is_empty() => match done {
+                Ok(Handled::Recorded) => report.recorded += 1,
+                Ok(Handled::Duplicate) => report.duplicates += 1,
+                Ok(Handled::Redelivered) => report.redelivered += 1,
+                Err(e) => tracing::error!(error = %e, "serve: recording a step failed; its message will be redelivered"),
+            },
+            () = tokio::time::sleep(options.poll_interval), if room > 0 && !stopping => {}
+        }
+    }
+    Ok(report)
+}
+
+async fn claim(
+    pool: &PgPool,
+    pgmq_queue: &str,
+    visibility: Duration,
+    qty: usize,
+) -> Result<Vec<Claimed>, DbError> {
+    let vt = i32::try_from(visibility.as_secs().max(1)).unwrap_or(i32::MAX);
+    let rows = sqlx::query("SELECT msg_id, read_ct, message, headers FROM pgmq.read($1, $2, $3)")
+        .bind(pgmq_queue)
+        .bind(vt)
+        .bind(i32::try_from(qty).unwrap_or(i32::MAX))
+        .fetch_all(pool)
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let message: Value = r.try_get("message")?;
+        let headers: Option<Value> = r.try_get("headers")?;
+        let uuid = |k: &str| {
+            message
+                .get(k)
+                .and_then(Value::as_str)
+                .and_then(|s| s.parse().ok())
+        };
+        let (Some(task_uuid), Some(step_uuid)) = (uuid("task_uuid"), uuid("step_uuid")) else {
+            tracing::warn!(%message, "serve: a message that names no step; archived");
+            archive(pool, pgmq_queue, r.try_get("msg_id")?).await?;
+            continue;
+        };
+        out.push(Claimed {
+            pgmq_queue: pgmq_queue.to_owned(),
+            msg_id: r.try_get("msg_id")?,
+            read_ct: r.try_get("read_ct")?,
+            task_uuid,
+            step_uuid,
+            attempt: message
+                .get("attempt")
+                .and_then(Value::as_u64)
+                .and_then(|a| u32::try_from(a).ok())
+                .unwrap_or(1),
+            traceparent: headers
+                .as_ref()
+                .and_then(|h| h.get("traceparent"))
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+        });
+    }
+    Ok(out)
+}
+
+async fn archive(pool: &PgPool, pgmq_queue: &str, msg_id: i64) -> Result<(), DbError> {
+    sqlx::query("SELECT pgmq.archive($1, $2)")
+        .bind(pgmq_queue)
+        .bind(msg_id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// A task as its rows hold it.
+struct Loaded {
+    task: Task,
+    template: TaskTemplate,
+    step_name: String,
+}
+
+async fn load(
+    conn: &mut PgConnection,
+    claimed: &Claimed,
+    lock: bool,
+) -> Result<Option<Loaded>, DbError> {
+    let sql = if lock {
+        "SELECT correlation_id, template, context, traceparent FROM tasker.tasks WHERE task_uuid = $1 FOR UPDATE"
+    } else {
+        "SELECT correlation_id, template, context, traceparent FROM tasker.tasks WHERE task_uuid = $1"
+    };
+    let Some(row) = sqlx::query(sql)
+        .bind(claimed.task_uuid)
+        .fetch_optional(&mut *conn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let template: TaskTemplate = serde_json::from_value(row.try_get("template")?)
+        .map_err(|e| DbError::Invalid(format!("the stored template does not load: {e}")))?;
+    let context: Value = row.try_get("context")?;
+    let correlation_id: Uuid = row.try_get("correlation_id")?;
+    let traceparent: Option<String> = row.try_get("traceparent")?;
+    let mut records = BTreeMap::new();
+    let mut step_name = None;
+    for r in sqlx::query(
+        "SELECT step_uuid, name, status, attempts, result, error, error_type, execution_time_ms FROM tasker.steps WHERE task_uuid = $1",
+    )
+    .bind(claimed.task_uuid)
+    .fetch_all(&mut *conn)
+    .await?
+    {
+        let name: String = r.try_get("name")?;
+        if r.try_get::<Uuid, _>("step_uuid")? == claimed.step_uuid {
+            step_name = Some(name.clone());
+        }
+        let st: String = r.try_get("status")?;
+        records.insert(
+            name,
+            StepRecord {
+                status: step_status(&st),
+                attempts: u32::try_from(r.try_get::<i32, _>("attempts")?).unwrap_or(0),
+                result: r.try_get::<Option<Value>, _>("result")?.unwrap_or(Value::Null),
+                error: r.try_get("error")?,
+                error_type: r.try_get("error_type")?,
+                execution_time_ms: u64::try_from(r.try_get::<i64, _>("execution_time_ms")?)
+                    .unwrap_or(0),
+            },
+        );
+    }
+    let Some(step_name) = step_name else {
+        return Ok(None);
+    };
+    let task = Task::restore(
+        template.clone(),
+        context,
+        claimed.task_uuid,
+        correlation_id,
+        &records,
+    )
+    .map_err(|e| DbError::Invalid(e.to_string()))?
+    .with_traceparent(traceparent);
+    Ok(Some(Loaded {
+        task,
+        template,
+        step_name,
+    }))
+}
+
+/// The claimed step at the attempt its message names, if it is still waiting for it.
+fn current(loaded: &Loaded, claimed: &Claimed) -> Option<ReadyStep> {
+    loaded
+        .task
+        .in_flight_step(&loaded.step_name)
+        .filter(|r| r.sequence.workflow_step.attempt == claimed.attempt)
+}
+
+async fn handle<F, Fut>(pool: &PgPool, claimed: Claimed, execute: &F) -> Result<Handled, DbError>
+where
+    F: Fn(ReadyStep) -> Fut,
+    Fut: Future<Output = StepExecutionResult>,
+{
+    let ready = {
+        let mut conn = pool.acquire().await?;
+        load(&mut conn, &claimed, false)
+            .await?
+            .as_ref()
+            .and_then(|l| current(l, &claimed))
+    };
+    let Some(mut ready) = ready else {
+        archive(pool, &claimed.pgmq_queue, claimed.msg_id).await?;
+        return Ok(Handled::Duplicate);
+    };
+    if claimed.read_ct > 1 {
+        // The worker that read it before never recorded it: that attempt is lost.
+        let lost = StepExecutionResult::failure(
+            claimed.step_uuid,
+            format!(
+                "the worker running attempt {} was lost before it recorded a result",
+                claimed.attempt
+            ),
+            "worker_lost",
+            true,
+            0,
+        );
+        record(pool, &claimed, lost).await?;
+        return Ok(Handled::Redelivered);
+    }
+    if claimed.traceparent.is_some() {
+        ready.message.traceparent.clone_from(&claimed.traceparent);
+    }
+    let result = execute(ready).await;
+    record(pool, &claimed, result).await
+}
+
+/// Records one attempt's result in one transaction (see the module docs).
+async fn record(
+    pool: &PgPool,
+    claimed: &Claimed,
+    result: StepExecutionResult,
+) -> Result<Handled, DbError> {
+    let mut tx = pool.begin().await?;
+    let loaded = load(&mut tx, claimed, true).await?;
+    let Some(mut loaded) = loaded.filter(|l| current(l, claimed).is_some()) else {
+        archive_in(&mut tx, claimed).await?;
+        tx.commit().await?;
+        return Ok(Handled::Duplicate);
+    };
+    let before = loaded.task.outcome().steps;
+    let actions = loaded
+        .task
+        .on_result(result)
+        .map_err(|e| DbError::Invalid(e.to_string()))?;
+    for action in &actions {
+        if let Action::Dispatch(ready) = action {
+            let step = loaded
+                .template
+                .steps
+                .iter()
+                .find(|s| s.name == ready.sequence.workflow_step.name)
+                .ok_or_else(|| {
+                    DbError::Invalid("a dispatched step is not in its template".into())
+                })?;
+            pgmq_queue_name(step_queue(&loaded.template, step))?;
+            queue::send(&mut tx, step_queue(&loaded.template, step), ready).await?;
+        }
+    }
+    let outcome = loaded.task.outcome();
+    for (name, rec) in &outcome.steps {
+        if before.get(name) == Some(rec) {
+            continue;
+        }
+        sqlx::query(
+            "UPDATE tasker.steps SET status = $1, attempts = $2, result = $3, error = $4, error_type = $5,
+                 execution_time_ms = $6, updated_at = now()
+             WHERE task_uuid = $7 AND name = $8",
+        )
+        .bind(db_status(rec.status))
+        .bind(i32::try_from(rec.attempts).unwrap_or(i32::MAX))
+        .bind((!rec.result.is_null()).then(|| rec.result.clone()))
+        .bind(&rec.error)
+        .bind(&rec.error_type)
+        .bind(i64::try_from(rec.execution_time_ms).unwrap_or(i64::MAX))
+        .bind(claimed.task_uuid)
+        .bind(name)
+        .execute(&mut *tx)
+        .await?;
+    }
+    if let Some(status) = match loaded.task.status() {
+        TaskStatus::Complete => Some("complete"),
+        TaskStatus::Error => Some("error"),
+        TaskStatus::Pending | TaskStatus::Running => None,
+    } {
+        sqlx::query(
+            "UPDATE tasker.tasks SET status = $1, finished_at = now() WHERE task_uuid = $2",
+        )
+        .bind(status)
+        .bind(claimed.task_uuid)
+        .execute(&mut *tx)
+        .await?;
+    }
+    archive_in(&mut tx, claimed).await?;
+    tx.commit().await?;
+    Ok(Handled::Recorded)
+}
+
+async fn archive_in(conn: &mut PgConnection, claimed: &Claimed) -> Result<(), DbError> {
+    sqlx::query("SELECT pgmq.archive($1, $2)")
+        .bind(&claimed.pgmq_queue)
+        .bind(claimed.msg_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}

@@ -24,3 +24,7 @@ pub use migrate::{MigrationReport, check_migrated, connect, database_url, migrat
 pub use queue::{pgmq_queue_name, step_queue};
 pub use serve::{ServeOptions, ServeReport, serve};
 pub use submit::{Submitted, submit, task_status};
+
+/// The pool type every function here takes, and the uuid type of task ids.
+pub use sqlx::PgPool;
+pub use uuid::Uuid;

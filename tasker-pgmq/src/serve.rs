@@ -39,8 +39,11 @@ pub struct ServeOptions {
     pub queues: Vec<String>,
     /// Steps in flight at once in this process.
     pub concurrency: usize,
-    /// How long a claimed message stays hidden: longer than a step may run.
+    /// How long a claimed message stays hidden when its step sets no `timeout_ms`: longer
+    /// than a step may run (the worker's handler timeout plus a margin).
     pub visibility: Duration,
+    /// Added to a step's own `timeout_ms` for its message's visibility timeout.
+    pub visibility_margin: Duration,
     /// How long an idle worker waits before looking again.
     pub poll_interval: Duration,
 }
@@ -107,7 +110,7 @@ where
                 for claimed in claim(pool, name, options.visibility, room).await? {
                     report.claimed += 1;
                     room -= 1;
-                    running.push(handle(pool, claimed, &execute));
+                    running.push(handle(pool, claimed, &execute, options.visibility_margin));
                 }
             }
         }
@@ -269,7 +272,12 @@ fn current(loaded: &Loaded, claimed: &Claimed) -> Option<ReadyStep> {
         .filter(|r| r.sequence.workflow_step.attempt == claimed.attempt)
 }
 
-async fn handle<F, Fut>(pool: &PgPool, claimed: Claimed, execute: &F) -> Result<Handled, DbError>
+async fn handle<F, Fut>(
+    pool: &PgPool,
+    claimed: Claimed,
+    execute: &F,
+    margin: Duration,
+) -> Result<Handled, DbError>
 where
     F: Fn(ReadyStep) -> Fut,
     Fut: Future<Output = StepExecutionResult>,
@@ -299,6 +307,17 @@ where
         );
         record(pool, &claimed, lost).await?;
         return Ok(Handled::Redelivered);
+    }
+    if let Some(ms) = ready.sequence.workflow_step.timeout_ms {
+        // The step's own timeout bounds how long its message stays hidden: a worker lost
+        // mid-step costs that, not the worker-wide default.
+        let secs = ms.div_ceil(1000) + margin.as_secs();
+        sqlx::query("SELECT pgmq.set_vt($1, $2, $3)")
+            .bind(&claimed.pgmq_queue)
+            .bind(claimed.msg_id)
+            .bind(i32::try_from(secs).unwrap_or(i32::MAX))
+            .execute(pool)
+            .await?;
     }
     if claimed.traceparent.is_some() {
         ready.message.traceparent.clone_from(&claimed.traceparent);

@@ -16,8 +16,15 @@ pub(crate) enum Command {
 /// A command that does one thing against the database and prints it.
 pub(crate) enum Once {
     Migrate,
-    Submit { template: String, context: Value },
-    Status { task_uuid: String },
+    Submit {
+        template: String,
+        context: Value,
+        /// `--wait`: how long to wait for the task's end (`--timeout`, default 30 s).
+        wait: Option<std::time::Duration>,
+    },
+    Status {
+        task_uuid: String,
+    },
 }
 
 pub(crate) struct Parsed {
@@ -29,6 +36,7 @@ pub(crate) fn parse(cmd: &str, mut argv: impl Iterator<Item = String>) -> Result
     let (mut url, mut template, mut context, mut positional) =
         (None, None, Value::Object(Default::default()), Vec::new());
     let (mut queues, mut concurrency) = (Vec::new(), None);
+    let (mut wait, mut timeout) = (false, std::time::Duration::from_secs(30));
     while let Some(arg) = argv.next() {
         let mut value = || argv.next().ok_or_else(|| format!("{arg} needs a value"));
         match arg.as_str() {
@@ -40,6 +48,17 @@ pub(crate) fn parse(cmd: &str, mut argv: impl Iterator<Item = String>) -> Result
                     .map_err(|e| format!("--context is not JSON: {e}"))?;
             }
             "--queue" if cmd == "serve" => queues.push(value()?),
+            "--wait" if cmd == "submit" => wait = true,
+            "--timeout" if cmd == "submit" => {
+                let text = value()?;
+                timeout = text
+                    .parse::<f64>()
+                    .ok()
+                    .and_then(|s| std::time::Duration::try_from_secs_f64(s).ok())
+                    .ok_or_else(|| {
+                        format!("--timeout {text:?} is not a positive number of seconds")
+                    })?;
+            }
             "--concurrency" if cmd == "serve" => {
                 let text = value()?;
                 concurrency = Some(text.parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(
@@ -56,6 +75,7 @@ pub(crate) fn parse(cmd: &str, mut argv: impl Iterator<Item = String>) -> Result
         "submit" => Command::Once(Once::Submit {
             template: template.ok_or("--template is required")?,
             context,
+            wait: wait.then_some(timeout),
         }),
         "serve" if queues.is_empty() => return Err("serve needs at least one --queue".into()),
         "serve" => Command::Serve {
@@ -103,6 +123,7 @@ pub(crate) fn run(parsed: Parsed) -> Result<u8, Box<dyn std::error::Error>> {
         if !matches!(once, Once::Migrate) {
             tasker_pgmq::check_migrated(&pool, &url).await?;
         }
+        let mut code = 0;
         let out: Value = match once {
             Once::Migrate => {
                 let r = tasker_pgmq::migrate(&pool, &url).await?;
@@ -112,12 +133,27 @@ pub(crate) fn run(parsed: Parsed) -> Result<u8, Box<dyn std::error::Error>> {
                     "applied": r.applied,
                 })
             }
-            Once::Submit { template, context } => {
+            Once::Submit {
+                template,
+                context,
+                wait,
+            } => {
                 let template = TaskTemplate::from_path(&template)
                     .map_err(|e| tasker_pgmq::DbError::Invalid(e.to_string()))?;
-                tasker_pgmq::submit(&pool, template, context)
-                    .await?
-                    .to_json()
+                let submitted = tasker_pgmq::submit(&pool, template, context).await?;
+                match wait {
+                    None => submitted.to_json(),
+                    Some(limit) => {
+                        let result = wait_for_end(&pool, submitted.task_uuid, limit).await?;
+                        // 0 complete, 1 error, 2 still running at the timeout.
+                        code = match result["status"].as_str() {
+                            Some("error") => 1,
+                            Some("running") => 2,
+                            _ => 0,
+                        };
+                        result
+                    }
+                }
             }
             Once::Status { task_uuid } => {
                 let uuid = task_uuid.parse().map_err(|_| {
@@ -126,12 +162,12 @@ pub(crate) fn run(parsed: Parsed) -> Result<u8, Box<dyn std::error::Error>> {
                 tasker_pgmq::task_status(&pool, uuid).await?
             }
         };
-        Ok::<Value, tasker_pgmq::DbError>(out)
+        Ok::<(Value, u8), tasker_pgmq::DbError>((out, code))
     });
     if let Err(e) = tasker_shared::logging::shutdown_telemetry() {
         tracing::warn!(error = %e, "telemetry was not fully exported");
     }
-    let out = printed?;
+    let (out, code) = printed?;
     #[allow(
         clippy::print_stdout,
         reason = "the command prints its result on stdout"
@@ -139,7 +175,24 @@ pub(crate) fn run(parsed: Parsed) -> Result<u8, Box<dyn std::error::Error>> {
     {
         println!("{out}");
     }
-    Ok(0)
+    Ok(code)
+}
+
+/// The task's result once it ends, or as it stands when `limit` passes (status `running`).
+/// Polls the task row: its end is one committed transaction, so there is nothing to miss.
+async fn wait_for_end(
+    pool: &tasker_pgmq::PgPool,
+    task_uuid: tasker_pgmq::Uuid,
+    limit: std::time::Duration,
+) -> Result<Value, tasker_pgmq::DbError> {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let status = tasker_pgmq::task_status(pool, task_uuid).await?;
+        if status["status"] != "running" || tokio::time::Instant::now() >= deadline {
+            return Ok(status);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
 }
 
 /// Serves the queues with the example handlers until SIGINT or SIGTERM, then stops claiming,
@@ -159,15 +212,20 @@ fn serve(
         // Hidden while it runs: longer than a step may take, so only a lost worker's step
         // reappears.
         visibility: config.handler_timeout + std::time::Duration::from_secs(5),
+        visibility_margin: std::time::Duration::from_secs(2),
         poll_interval: std::time::Duration::from_millis(50),
     };
+    // A connection per step in flight, and two for claims.
+    let pool_size = u32::try_from(options.concurrency)
+        .unwrap_or(u32::MAX)
+        .saturating_add(2);
     let rust = tasker_worker_rust::RustWorker::start(
         config,
         tasker_worker_rust::handlers::example_registry(),
     )?;
     let worker = rust.worker().clone();
     let report = worker.runtime_handle().block_on(async {
-        let pool = tasker_pgmq::connect(url, 4).await?;
+        let pool = tasker_pgmq::connect(url, pool_size).await?;
         tasker_pgmq::check_migrated(&pool, url).await?;
         let execute = |ready: tasker_shared::workflow::ReadyStep| {
             let (worker, step_uuid) = (worker.clone(), ready.message.step_uuid);

@@ -23,7 +23,7 @@ use tasker_worker_rust::{RustWorker, handlers};
 
 const USAGE: &str = "usage: tasker-worker-rust run --template FILE [--context JSON] [--concurrency N] [--timeout SECS]
        tasker-worker-rust migrate [--database-url URL]
-       tasker-worker-rust submit --template FILE [--context JSON] [--database-url URL]
+       tasker-worker-rust submit --template FILE [--context JSON] [--wait [--timeout S]] [--database-url URL]
        tasker-worker-rust status TASK_UUID [--database-url URL]
        tasker-worker-rust serve --queue Q [--queue Q]... [--concurrency N] [--database-url URL]
 
@@ -35,7 +35,9 @@ migrate  Installs PGMQ and tasker's schema in PostgreSQL; safe to run again, and
          several processes at once. The database is --database-url, else
          TASKER_DATABASE_URL, else DATABASE_URL.
 submit   Submits a task to the database and prints {task_uuid, correlation_id,
-         trace_id}; its ready steps wait in PGMQ queues worker_<queue>_queue.
+         trace_id}; its ready steps wait in PGMQ queues worker_<queue>_queue. With
+         --wait, prints the task's result in run's shape once it ends: exit 0 complete,
+         1 error, 2 still running after --timeout (default 30 s).
 status   Prints the task's result so far, in run's shape (status running, complete
          or error).
 serve    Runs the steps waiting in the named queues with the example handlers until

@@ -31,7 +31,9 @@ fn json_of(cmd: &mut Command) -> Value {
     let out = cmd.output().expect("run");
     assert!(
         out.status.success(),
-        "{}",
+        "{cmd:?} exited {:?}: {}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).expect("JSON on stdout")
@@ -144,4 +146,124 @@ fn a_task_across_two_queues_and_two_serving_processes_completes_as_one_trace() {
             "every completion links to its execution: {c:#?}"
         );
     }
+}
+
+fn template_file(name: &str, yaml: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("tasker-distributed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join(name);
+    std::fs::write(&path, yaml).expect("write");
+    path
+}
+
+fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+#[test]
+fn a_step_held_by_a_worker_killed_with_sigkill_is_redelivered_and_the_task_completes() {
+    let pg = PgCluster::start();
+    let env = [("DATABASE_URL", pg.url())];
+    json_of(command(&env).arg("migrate"));
+    let template = template_file(
+        "nap.yaml",
+        "namespace: naps\nname: nap\nsteps:\n  - {name: nap, handler: sleep, timeout_ms: 3000, max_attempts: 2}\n",
+    );
+    let doomed = serve(&env, "naps", "doomed");
+    let submitted = json_of(
+        command(&env)
+            .args(["submit", "--template"])
+            .arg(&template)
+            .args(["--context", r#"{"sleep_ms": 1500}"#]),
+    );
+    let task_uuid = submitted["task_uuid"].as_str().expect("uuid").to_owned();
+    // The doomed worker has claimed the step (read once, hidden) when we kill it.
+    assert!(
+        wait_until(Duration::from_secs(20), || {
+            pg.psql("SELECT coalesce(max(read_ct), 0) FROM pgmq.q_worker_naps_queue") == "1"
+        }),
+        "the step was never claimed"
+    );
+    let mut doomed = doomed;
+    doomed.kill().expect("SIGKILL");
+    let _ = doomed.wait();
+
+    let rescuer = serve(&env, "naps", "rescuer");
+    let done = json_of(command(&env).args(["status", &task_uuid]));
+    assert_eq!(done["status"], "running");
+    assert!(
+        wait_until(Duration::from_secs(30), || {
+            json_of(command(&env).args(["status", &task_uuid]))["status"] != "running"
+        }),
+        "the task never finished"
+    );
+    let status = json_of(command(&env).args(["status", &task_uuid]));
+    assert_eq!(status["status"], "complete", "{status:#}");
+    assert_eq!(status["step_results"]["nap"], 1500);
+    assert_eq!(
+        status["steps"]["nap"]["attempts"], 2,
+        "the lost attempt counts"
+    );
+    let report = terminate(rescuer);
+    assert_eq!(report["redelivered"], 1, "{report}");
+    assert_eq!(report["recorded"], 1, "{report}");
+}
+
+#[test]
+fn a_step_delivered_twice_is_recorded_once_and_submit_wait_prints_the_result() {
+    let pg = PgCluster::start();
+    let env = [("DATABASE_URL", pg.url())];
+    json_of(command(&env).arg("migrate"));
+    let template = template_file(
+        "dup.yaml",
+        "namespace: dups\nname: dup\nsteps:\n  - {name: only, handler: square}\n",
+    );
+    let submitted = json_of(
+        command(&env)
+            .args(["submit", "--template"])
+            .arg(&template)
+            .args(["--context", r#"{"even_number": 6}"#]),
+    );
+    let task_uuid = submitted["task_uuid"].as_str().expect("uuid").to_owned();
+    // A second copy of the same attempt's message: as if PGMQ or a client sent it twice.
+    pg.psql(
+        "SELECT pgmq.send('worker_dups_queue', message, headers) FROM pgmq.q_worker_dups_queue",
+    );
+    assert_eq!(
+        pg.psql("SELECT count(*) FROM pgmq.q_worker_dups_queue"),
+        "2"
+    );
+    let server = serve(&env, "dups", "dups");
+    assert!(wait_until(Duration::from_secs(30), || {
+        json_of(command(&env).args(["status", &task_uuid]))["status"] == "complete"
+    }));
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            pg.psql("SELECT count(*) FROM pgmq.q_worker_dups_queue") == "0"
+        }),
+        "both copies are archived"
+    );
+    let status = json_of(command(&env).args(["status", &task_uuid]));
+    assert_eq!(status["step_results"]["only"], 36);
+    assert_eq!(status["steps"]["only"]["attempts"], 1);
+
+    // submit --wait prints run's shape once the task ends, and exits 0 when it completed.
+    let waited = json_of(
+        command(&env)
+            .args(["submit", "--wait", "--timeout", "30", "--template"])
+            .arg(&template)
+            .args(["--context", r#"{"even_number": 4}"#]),
+    );
+    assert_eq!(waited["status"], "complete");
+    assert_eq!(waited["step_results"]["only"], 16);
+    let report = terminate(server);
+    assert_eq!(report["recorded"], 2, "{report}");
+    assert_eq!(report["duplicates"], 1, "{report}");
 }

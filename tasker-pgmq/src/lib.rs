@@ -16,6 +16,7 @@
 mod error;
 mod migrate;
 mod queue;
+mod rows;
 mod serve;
 mod submit;
 

@@ -15,7 +15,6 @@
 //! The loop is generic over how a step runs (`execute`), so the Rust worker, and later the
 //! Ruby and Python hosts, serve through this one implementation.
 
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Duration;
 
@@ -25,12 +24,12 @@ use serde_json::Value;
 use sqlx::postgres::PgPool;
 use sqlx::{PgConnection, Row};
 use tasker_shared::types::StepExecutionResult;
-use tasker_shared::workflow::{Action, ReadyStep, StepRecord, Task, TaskStatus, TaskTemplate};
+use tasker_shared::workflow::{Action, ReadyStep, Task, TaskStatus, TaskTemplate};
 use uuid::Uuid;
 
 use crate::error::DbError;
 use crate::queue::{self, pgmq_queue_name, step_queue};
-use crate::submit::{db_status, step_status};
+use crate::rows::{self, db_status};
 
 /// How a serving process claims work.
 #[derive(Debug, Clone)]
@@ -201,65 +200,25 @@ async fn load(
     claimed: &Claimed,
     lock: bool,
 ) -> Result<Option<Loaded>, DbError> {
-    let sql = if lock {
-        "SELECT correlation_id, template, context, traceparent FROM tasker.tasks WHERE task_uuid = $1 FOR UPDATE"
-    } else {
-        "SELECT correlation_id, template, context, traceparent FROM tasker.tasks WHERE task_uuid = $1"
-    };
-    let Some(row) = sqlx::query(sql)
-        .bind(claimed.task_uuid)
-        .fetch_optional(&mut *conn)
-        .await?
-    else {
+    let Some(row) = rows::task_row(conn, claimed.task_uuid, lock).await? else {
         return Ok(None);
     };
-    let template: TaskTemplate = serde_json::from_value(row.try_get("template")?)
-        .map_err(|e| DbError::Invalid(format!("the stored template does not load: {e}")))?;
-    let context: Value = row.try_get("context")?;
-    let correlation_id: Uuid = row.try_get("correlation_id")?;
-    let traceparent: Option<String> = row.try_get("traceparent")?;
-    let mut records = BTreeMap::new();
-    let mut step_name = None;
-    for r in sqlx::query(
-        "SELECT step_uuid, name, status, attempts, result, error, error_type, execution_time_ms FROM tasker.steps WHERE task_uuid = $1",
-    )
-    .bind(claimed.task_uuid)
-    .fetch_all(&mut *conn)
-    .await?
-    {
-        let name: String = r.try_get("name")?;
-        if r.try_get::<Uuid, _>("step_uuid")? == claimed.step_uuid {
-            step_name = Some(name.clone());
-        }
-        let st: String = r.try_get("status")?;
-        records.insert(
-            name,
-            StepRecord {
-                status: step_status(&st),
-                attempts: u32::try_from(r.try_get::<i32, _>("attempts")?).unwrap_or(0),
-                result: r.try_get::<Option<Value>, _>("result")?.unwrap_or(Value::Null),
-                error: r.try_get("error")?,
-                error_type: r.try_get("error_type")?,
-                execution_time_ms: u64::try_from(r.try_get::<i64, _>("execution_time_ms")?)
-                    .unwrap_or(0),
-            },
-        );
-    }
-    let Some(step_name) = step_name else {
+    let (records, mut names) = rows::step_records(conn, claimed.task_uuid).await?;
+    let Some(step_name) = names.remove(&claimed.step_uuid) else {
         return Ok(None);
     };
     let task = Task::restore(
-        template.clone(),
-        context,
+        row.template.clone(),
+        row.context,
         claimed.task_uuid,
-        correlation_id,
+        row.correlation_id,
         &records,
     )
     .map_err(|e| DbError::Invalid(e.to_string()))?
-    .with_traceparent(traceparent);
+    .with_traceparent(row.traceparent);
     Ok(Some(Loaded {
         task,
-        template,
+        template: row.template,
         step_name,
     }))
 }

@@ -3,17 +3,15 @@
 //! traceparent every step message carries: the task is one trace in whatever process runs
 //! its steps.
 
-use std::collections::BTreeMap;
-
 use serde_json::{Value, json};
-use sqlx::Row;
 use sqlx::postgres::PgPool;
-use tasker_shared::workflow::{Action, StepRecord, StepStatus, Task, TaskTemplate};
+use tasker_shared::workflow::{Action, StepStatus, Task, TaskTemplate};
 use tasker_shared::{ids, step_spans, trace_context};
 use uuid::Uuid;
 
 use crate::error::DbError;
 use crate::queue::{self, step_queue};
+use crate::rows::{self, TaskRow, db_status};
 
 /// What `submit` returns: the task's ids and its one trace.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,26 +30,6 @@ impl Submitted {
             "correlation_id": self.correlation_id,
             "trace_id": self.trace_id,
         })
-    }
-}
-
-pub(crate) fn db_status(s: StepStatus) -> &'static str {
-    match s {
-        StepStatus::Pending => "pending",
-        StepStatus::InFlight => "enqueued",
-        StepStatus::Complete => "complete",
-        StepStatus::Failed => "failed",
-        StepStatus::Skipped => "skipped",
-    }
-}
-
-pub(crate) fn step_status(s: &str) -> StepStatus {
-    match s {
-        "enqueued" => StepStatus::InFlight,
-        "complete" => StepStatus::Complete,
-        "failed" => StepStatus::Failed,
-        "skipped" => StepStatus::Skipped,
-        _ => StepStatus::Pending,
     }
 }
 
@@ -138,44 +116,19 @@ pub async fn submit(
 /// The task's result so far, in `run`'s shape: `status` (`running`, `complete` or `error`),
 /// `task_uuid`, `correlation_id`, `trace_id`, `step_results` and every step's record.
 pub async fn task_status(pool: &PgPool, task_uuid: Uuid) -> Result<Value, DbError> {
-    let row = sqlx::query(
-        "SELECT correlation_id, template, context, status, trace_id FROM tasker.tasks WHERE task_uuid = $1",
-    )
-    .bind(task_uuid)
-    .fetch_optional(pool)
-    .await?
-    .ok_or_else(|| DbError::UnknownTask(task_uuid.to_string()))?;
-    let correlation_id: Uuid = row.try_get("correlation_id")?;
-    let template: TaskTemplate = serde_json::from_value(row.try_get("template")?)
-        .map_err(|e| DbError::Invalid(format!("the stored template does not load: {e}")))?;
-    let context: Value = row.try_get("context")?;
-    let status: String = row.try_get("status")?;
-    let trace_id: Option<String> = row.try_get("trace_id")?;
-
-    let mut records = BTreeMap::new();
-    for r in sqlx::query(
-        "SELECT name, status, attempts, result, error, error_type, execution_time_ms FROM tasker.steps WHERE task_uuid = $1",
-    )
-    .bind(task_uuid)
-    .fetch_all(pool)
-    .await?
-    {
-        let name: String = r.try_get("name")?;
-        let st: String = r.try_get("status")?;
-        let attempts: i32 = r.try_get("attempts")?;
-        let ms: i64 = r.try_get("execution_time_ms")?;
-        records.insert(
-            name,
-            StepRecord {
-                status: step_status(&st),
-                attempts: u32::try_from(attempts).unwrap_or(0),
-                result: r.try_get::<Option<Value>, _>("result")?.unwrap_or(Value::Null),
-                error: r.try_get("error")?,
-                error_type: r.try_get("error_type")?,
-                execution_time_ms: u64::try_from(ms).unwrap_or(0),
-            },
-        );
-    }
+    let mut conn = pool.acquire().await?;
+    let row = rows::task_row(&mut conn, task_uuid, false)
+        .await?
+        .ok_or_else(|| DbError::UnknownTask(task_uuid.to_string()))?;
+    let (records, _) = rows::step_records(&mut conn, task_uuid).await?;
+    let TaskRow {
+        correlation_id,
+        template,
+        context,
+        status,
+        trace_id,
+        ..
+    } = row;
     let outcome = Task::restore(template, context, task_uuid, correlation_id, &records)
         .map_err(|e| DbError::Invalid(e.to_string()))?
         .outcome();

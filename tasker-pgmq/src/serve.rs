@@ -92,6 +92,9 @@ where
         names.push(queue::ensure_queue(&mut conn, q).await?);
     }
     tracing::info!(queues = ?options.queues, concurrency = options.concurrency, "serving");
+    // Shared by the claims and every step's recording (all polled on this one task), so an
+    // outage is logged once, whichever notices it first.
+    let outage = std::cell::RefCell::new(Outage::default());
     let mut report = ServeReport::default();
     let mut running = FuturesUnordered::new();
     let mut shutdown = std::pin::pin!(shutdown);
@@ -101,15 +104,25 @@ where
             break;
         }
         let mut room = options.concurrency.max(1).saturating_sub(running.len());
+        let mut pause = options.poll_interval;
         if !stopping {
             for name in &names {
                 if room == 0 {
                     break;
                 }
-                for claimed in claim(pool, name, options.visibility, room).await? {
-                    report.claimed += 1;
-                    room -= 1;
-                    running.push(handle(pool, claimed, &execute, options.visibility_margin));
+                match claim(pool, name, options.visibility, room).await {
+                    Ok(claims) => {
+                        outage.borrow_mut().over();
+                        for claimed in claims {
+                            report.claimed += 1;
+                            room -= 1;
+                            running.push(handle(pool, claimed, &execute, &options, &outage));
+                        }
+                    }
+                    Err(e) => {
+                        pause = outage.borrow_mut().failed(&e);
+                        break;
+                    }
                 }
             }
         }
@@ -124,10 +137,44 @@ where
                 Ok(Handled::Redelivered) => report.redelivered += 1,
                 Err(e) => tracing::error!(error = %e, "serve: recording a step failed; its message will be redelivered"),
             },
-            () = tokio::time::sleep(options.poll_interval), if room > 0 && !stopping => {}
+            () = tokio::time::sleep(pause), if room > 0 && !stopping => {}
         }
     }
     Ok(report)
+}
+
+/// A database outage, logged once when it starts and once when it ends (not per retry),
+/// with a backoff between retries that doubles up to 5 s.
+#[derive(Debug, Default)]
+struct Outage {
+    since: Option<std::time::Instant>,
+    backoff: Duration,
+}
+
+impl Outage {
+    const FIRST: Duration = Duration::from_millis(100);
+    const MAX: Duration = Duration::from_secs(5);
+
+    /// Records a failure; returns how long to wait before the next try.
+    fn failed(&mut self, e: &DbError) -> Duration {
+        if self.since.is_none() {
+            tracing::error!(error = %e, "serve: the database is unreachable; retrying with backoff until it is back");
+            self.since = Some(std::time::Instant::now());
+            self.backoff = Self::FIRST;
+        } else {
+            self.backoff = (self.backoff * 2).min(Self::MAX);
+        }
+        self.backoff
+    }
+
+    fn over(&mut self) {
+        if let Some(since) = self.since.take() {
+            tracing::info!(
+                down_ms = u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX),
+                "serve: the database is back"
+            );
+        }
+    }
 }
 
 async fn claim(
@@ -235,7 +282,8 @@ async fn handle<F, Fut>(
     pool: &PgPool,
     claimed: Claimed,
     execute: &F,
-    margin: Duration,
+    options: &ServeOptions,
+    outage: &std::cell::RefCell<Outage>,
 ) -> Result<Handled, DbError>
 where
     F: Fn(ReadyStep) -> Fut,
@@ -264,13 +312,13 @@ where
             true,
             0,
         );
-        record(pool, &claimed, lost).await?;
+        record_retrying(pool, &claimed, lost, options.visibility, outage).await?;
         return Ok(Handled::Redelivered);
     }
     if let Some(ms) = ready.sequence.workflow_step.timeout_ms {
         // The step's own timeout bounds how long its message stays hidden: a worker lost
         // mid-step costs that, not the worker-wide default.
-        let secs = ms.div_ceil(1000) + margin.as_secs();
+        let secs = ms.div_ceil(1000) + options.visibility_margin.as_secs();
         sqlx::query("SELECT pgmq.set_vt($1, $2, $3)")
             .bind(&claimed.pgmq_queue)
             .bind(claimed.msg_id)
@@ -282,7 +330,37 @@ where
         ready.message.traceparent.clone_from(&claimed.traceparent);
     }
     let result = execute(ready).await;
-    record(pool, &claimed, result).await
+    record_retrying(pool, &claimed, result, options.visibility, outage).await
+}
+
+/// [`record`], retried with backoff while the database is unreachable (a restart, a
+/// failover), for up to `patience`: a result already computed is not given up for an
+/// outage shorter than that. Past it, the message reappears and the attempt counts as lost.
+async fn record_retrying(
+    pool: &PgPool,
+    claimed: &Claimed,
+    result: StepExecutionResult,
+    patience: Duration,
+    outage: &std::cell::RefCell<Outage>,
+) -> Result<Handled, DbError> {
+    let deadline = tokio::time::Instant::now() + patience;
+    let mut backoff = Outage::FIRST;
+    loop {
+        match record(pool, claimed, result.clone()).await {
+            Ok(h) => {
+                outage.borrow_mut().over();
+                return Ok(h);
+            }
+            Err(e @ (DbError::Sql(_) | DbError::Unreachable { .. }))
+                if tokio::time::Instant::now() + backoff < deadline =>
+            {
+                let _ = outage.borrow_mut().failed(&e);
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Outage::MAX);
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// Records one attempt's result in one transaction (see the module docs).

@@ -267,3 +267,89 @@ fn a_step_delivered_twice_is_recorded_once_and_submit_wait_prints_the_result() {
     assert_eq!(report["recorded"], 2, "{report}");
     assert_eq!(report["duplicates"], 1, "{report}");
 }
+
+#[test]
+fn restarting_postgresql_mid_run_loses_no_task_and_the_outage_is_logged_once() {
+    let pg = PgCluster::start();
+    let env = [("DATABASE_URL", pg.url())];
+    json_of(command(&env).arg("migrate"));
+    let template = template_file(
+        "restart.yaml",
+        "namespace: restarts\nname: nap\nsteps:\n  - {name: nap, handler: sleep}\n  - {name: after, handler: sleep, depends_on: [nap]}\n",
+    );
+    let server = serve(&env, "restarts", "restarts");
+    let tasks: Vec<String> = (0..4)
+        .map(|_| {
+            json_of(
+                command(&env)
+                    .args(["submit", "--template"])
+                    .arg(&template)
+                    .args(["--context", r#"{"sleep_ms": 800}"#]),
+            )["task_uuid"]
+                .as_str()
+                .expect("uuid")
+                .to_owned()
+        })
+        .collect();
+    // Down while steps are running, for longer than a connection attempt waits (5 s): their
+    // results wait for the database to come back, and claims fail until it does.
+    std::thread::sleep(Duration::from_millis(300));
+    pg.stop_server();
+    std::thread::sleep(Duration::from_secs(7));
+    pg.start_server();
+    for task in &tasks {
+        assert!(
+            wait_until(Duration::from_secs(40), || {
+                json_of(command(&env).args(["status", task]))["status"] == "complete"
+            }),
+            "task {task} did not complete after the restart"
+        );
+    }
+    // SAFETY: signals a child process this test spawned and still owns.
+    assert_eq!(unsafe { libc::kill(server.id() as i32, libc::SIGTERM) }, 0);
+    let out = server.wait_with_output().expect("wait");
+    assert!(out.status.success());
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        log.matches("serve: the database is unreachable; retrying with backoff until it is back")
+            .count(),
+        1,
+        "one line per outage, not per retry:\n{log}"
+    );
+    assert!(log.contains("serve: the database is back"), "{log}");
+}
+
+#[test]
+fn sigterm_during_a_step_finishes_it_before_exiting() {
+    let pg = PgCluster::start();
+    let env = [("DATABASE_URL", pg.url())];
+    json_of(command(&env).arg("migrate"));
+    let template = template_file(
+        "term.yaml",
+        "namespace: terms\nname: nap\nsteps:\n  - {name: nap, handler: sleep}\n",
+    );
+    let server = serve(&env, "terms", "terms");
+    let task = json_of(
+        command(&env)
+            .args(["submit", "--template"])
+            .arg(&template)
+            .args(["--context", r#"{"sleep_ms": 1500}"#]),
+    )["task_uuid"]
+        .as_str()
+        .expect("uuid")
+        .to_owned();
+    assert!(wait_until(Duration::from_secs(20), || {
+        pg.psql("SELECT coalesce(max(read_ct), 0) FROM pgmq.q_worker_terms_queue") == "1"
+    }));
+    let report = terminate(server);
+    assert_eq!(
+        report["recorded"], 1,
+        "the held step was finished: {report}"
+    );
+    let status = json_of(command(&env).args(["status", &task]));
+    assert_eq!(status["status"], "complete", "{status:#}");
+    assert_eq!(
+        pg.psql("SELECT count(*) FROM pgmq.q_worker_terms_queue"),
+        "0"
+    );
+}

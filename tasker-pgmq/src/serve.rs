@@ -43,8 +43,12 @@ pub struct ServeOptions {
     pub visibility: Duration,
     /// Added to a step's own `timeout_ms` for its message's visibility timeout.
     pub visibility_margin: Duration,
-    /// How long an idle worker waits before looking again.
+    /// How long an idle worker waits before looking again: the fallback when a wake-up
+    /// is missed (a dropped LISTEN connection, PgBouncer in transaction mode).
     pub poll_interval: Duration,
+    /// Wake on PGMQ's insert notifications (LISTEN/NOTIFY) as well as by polling. They are
+    /// only a hint: a worker always claims by reading the queue.
+    pub notify: bool,
 }
 
 /// What a serving run did.
@@ -91,7 +95,19 @@ where
         let mut conn = pool.acquire().await?;
         names.push(queue::ensure_queue(&mut conn, q).await?);
     }
-    tracing::info!(queues = ?options.queues, concurrency = options.concurrency, "serving");
+    let mut relisten_at = tokio::time::Instant::now() + RELISTEN;
+    let mut listener = if options.notify {
+        listen(pool, &names).await
+    } else {
+        None
+    };
+    tracing::info!(
+        queues = ?options.queues,
+        concurrency = options.concurrency,
+        notify = listener.is_some(),
+        poll_interval_ms = u64::try_from(options.poll_interval.as_millis()).unwrap_or(u64::MAX),
+        "serving"
+    );
     // Shared by the claims and every step's recording (all polled on this one task), so an
     // outage is logged once, whichever notices it first.
     let outage = std::cell::RefCell::new(Outage::default());
@@ -138,6 +154,26 @@ where
                 Err(e) => tracing::error!(error = %e, "serve: recording a step failed; its message will be redelivered"),
             },
             () = tokio::time::sleep(pause), if room > 0 && !stopping => {}
+            woken = async {
+                match listener.as_mut() {
+                    Some(l) => l.recv().await,
+                    None => std::future::pending().await,
+                }
+            }, if room > 0 && !stopping => {
+                if let Err(e) = woken {
+                    tracing::warn!(error = %e, "serve: the LISTEN connection failed; polling every {:?} until it is back", options.poll_interval);
+                    listener = None;
+                }
+            }
+        }
+        if options.notify
+            && listener.is_none()
+            && !stopping
+            && outage.borrow().since.is_none()
+            && relisten_at <= tokio::time::Instant::now()
+        {
+            listener = listen(pool, &names).await;
+            relisten_at = tokio::time::Instant::now() + RELISTEN;
         }
     }
     Ok(report)
@@ -173,6 +209,52 @@ impl Outage {
                 down_ms = u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX),
                 "serve: the database is back"
             );
+        }
+    }
+}
+
+/// How often a worker without a LISTEN connection tries to get one back.
+const RELISTEN: Duration = Duration::from_secs(5);
+
+/// PGMQ's insert notifications for `names` (enabled with no throttle, so a worker wakes at
+/// each send), on a dedicated connection; `None` when they cannot be had (polling remains).
+async fn listen(pool: &PgPool, names: &[String]) -> Option<sqlx::postgres::PgListener> {
+    for name in names {
+        let enabled: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM pgmq.notify_insert_throttle WHERE queue_name = $1 AND throttle_interval_ms = 0)",
+        )
+        .bind(name)
+        .fetch_one(pool)
+        .await
+        .unwrap_or(false);
+        if !enabled {
+            // Another worker enabling it at the same moment may make this one fail; the
+            // notifications are on either way.
+            if let Err(e) = sqlx::query("SELECT pgmq.enable_notify_insert($1, 0)")
+                .bind(name)
+                .execute(pool)
+                .await
+            {
+                tracing::debug!(error = %e, queue = %name, "serve: enabling insert notifications");
+            }
+        }
+    }
+    let channels: Vec<String> = names.iter().map(|n| format!("pgmq.q_{n}.INSERT")).collect();
+    let mut listener = match sqlx::postgres::PgListener::connect_with(pool).await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!(error = %e, "serve: LISTEN is unavailable; polling only");
+            return None;
+        }
+    };
+    match listener
+        .listen_all(channels.iter().map(String::as_str))
+        .await
+    {
+        Ok(()) => Some(listener),
+        Err(e) => {
+            tracing::warn!(error = %e, "serve: LISTEN is unavailable; polling only");
+            None
         }
     }
 }

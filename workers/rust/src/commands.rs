@@ -10,6 +10,7 @@ pub(crate) enum Command {
     Serve {
         queues: Vec<String>,
         concurrency: Option<usize>,
+        poll_interval: std::time::Duration,
     },
 }
 
@@ -37,6 +38,7 @@ pub(crate) fn parse(cmd: &str, mut argv: impl Iterator<Item = String>) -> Result
         (None, None, Value::Object(Default::default()), Vec::new());
     let (mut queues, mut concurrency) = (Vec::new(), None);
     let (mut wait, mut timeout) = (false, std::time::Duration::from_secs(30));
+    let mut poll_interval = std::time::Duration::from_millis(500);
     while let Some(arg) = argv.next() {
         let mut value = || argv.next().ok_or_else(|| format!("{arg} needs a value"));
         match arg.as_str() {
@@ -49,6 +51,17 @@ pub(crate) fn parse(cmd: &str, mut argv: impl Iterator<Item = String>) -> Result
             }
             "--queue" if cmd == "serve" => queues.push(value()?),
             "--wait" if cmd == "submit" => wait = true,
+            "--poll-interval-ms" if cmd == "serve" => {
+                let text = value()?;
+                poll_interval = text
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|ms| *ms > 0)
+                    .map(std::time::Duration::from_millis)
+                    .ok_or_else(|| {
+                        format!("--poll-interval-ms {text:?} is not a positive whole number")
+                    })?;
+            }
             "--timeout" if cmd == "submit" => {
                 let text = value()?;
                 timeout = text
@@ -81,6 +94,7 @@ pub(crate) fn parse(cmd: &str, mut argv: impl Iterator<Item = String>) -> Result
         "serve" => Command::Serve {
             queues,
             concurrency,
+            poll_interval,
         },
         _ => match positional.as_slice() {
             [task] => Command::Once(Once::Status {
@@ -106,7 +120,8 @@ pub(crate) fn run(parsed: Parsed) -> Result<u8, Box<dyn std::error::Error>> {
         Command::Serve {
             queues,
             concurrency,
-        } => return serve(&url, queues, concurrency),
+            poll_interval,
+        } => return serve(&url, queues, concurrency, poll_interval),
         Command::Once(once) => once,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -201,6 +216,7 @@ fn serve(
     url: &str,
     queues: Vec<String>,
     concurrency: Option<usize>,
+    poll_interval: std::time::Duration,
 ) -> Result<u8, Box<dyn std::error::Error>> {
     let mut config = tasker_worker::WorkerConfig::from_env()?;
     if let Some(n) = concurrency {
@@ -213,7 +229,8 @@ fn serve(
         // reappears.
         visibility: config.handler_timeout + std::time::Duration::from_secs(5),
         visibility_margin: std::time::Duration::from_secs(2),
-        poll_interval: std::time::Duration::from_millis(50),
+        poll_interval,
+        notify: true,
     };
     // A connection per step in flight, and two for claims.
     let pool_size = u32::try_from(options.concurrency)

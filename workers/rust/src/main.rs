@@ -25,7 +25,7 @@ const USAGE: &str = "usage: tasker-worker-rust run --template FILE [--context JS
        tasker-worker-rust migrate [--database-url URL]
        tasker-worker-rust submit --template FILE [--context JSON] [--wait [--timeout S]] [--database-url URL]
        tasker-worker-rust status TASK_UUID [--database-url URL]
-       tasker-worker-rust serve --queue Q [--queue Q]... [--concurrency N] [--database-url URL]
+       tasker-worker-rust serve --queue Q [--queue Q]... [--concurrency N] [--poll-interval-ms MS] [--database-url URL]
 
 run      Runs one task in this process with the example handlers (square,
          sum_dependencies, sleep) and prints the result as JSON. Telemetry follows
@@ -41,7 +41,9 @@ submit   Submits a task to the database and prints {task_uuid, correlation_id,
 status   Prints the task's result so far, in run's shape (status running, complete
          or error).
 serve    Runs the steps waiting in the named queues with the example handlers until
-         SIGINT/SIGTERM, then stops claiming, finishes what it holds and exits 0.";
+         SIGINT/SIGTERM, then stops claiming, finishes what it holds and exits 0. It
+         wakes on PGMQ's insert notifications, and polls every --poll-interval-ms
+         (default 500) for what a notification missed.";
 
 struct Args {
     template: String,

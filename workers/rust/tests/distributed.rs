@@ -353,3 +353,36 @@ fn sigterm_during_a_step_finishes_it_before_exiting() {
         "0"
     );
 }
+
+#[test]
+fn a_waiting_worker_is_woken_by_notify_without_polling() {
+    let pg = PgCluster::start();
+    let env = [("DATABASE_URL", pg.url())];
+    json_of(command(&env).arg("migrate"));
+    let template = template_file(
+        "notify.yaml",
+        "namespace: wakes\nname: chain\nsteps:\n  - {name: one, handler: square}\n  - {name: two, handler: square, depends_on: [one]}\n",
+    );
+    // Polling once a minute: only a notification can wake it within the test's wait.
+    let server = command(&env)
+        .args(["serve", "--queue", "wakes", "--poll-interval-ms", "60000"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("serve");
+    assert!(
+        wait_until(Duration::from_secs(20), || {
+            pg.psql("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN%'") != "0"
+        }),
+        "the worker never listened"
+    );
+    let waited = json_of(
+        command(&env)
+            .args(["submit", "--wait", "--timeout", "20", "--template"])
+            .arg(&template)
+            .args(["--context", r#"{"even_number": 2}"#]),
+    );
+    assert_eq!(waited["status"], "complete", "{waited:#}");
+    assert_eq!(waited["step_results"]["two"], 16);
+    assert_eq!(terminate(server)["recorded"], 2);
+}

@@ -386,3 +386,43 @@ fn a_waiting_worker_is_woken_by_notify_without_polling() {
     assert_eq!(waited["step_results"]["two"], 16);
     assert_eq!(terminate(server)["recorded"], 2);
 }
+
+#[test]
+fn a_lost_worker_with_no_attempts_left_fails_the_step_as_worker_lost_with_the_reason() {
+    let pg = PgCluster::start();
+    let env = [("DATABASE_URL", pg.url())];
+    json_of(command(&env).arg("migrate"));
+    let template = template_file(
+        "lost.yaml",
+        "namespace: lost\nname: nap\nsteps:\n  - {name: nap, handler: sleep, timeout_ms: 2000}\n  - {name: after, handler: square, depends_on: [nap]}\n",
+    );
+    let mut doomed = serve(&env, "lost", "doomed");
+    let task = json_of(
+        command(&env)
+            .args(["submit", "--template"])
+            .arg(&template)
+            .args(["--context", r#"{"sleep_ms": 1500}"#]),
+    )["task_uuid"]
+        .as_str()
+        .expect("uuid")
+        .to_owned();
+    assert!(wait_until(Duration::from_secs(20), || {
+        pg.psql("SELECT coalesce(max(read_ct), 0) FROM pgmq.q_worker_lost_queue") == "1"
+    }));
+    doomed.kill().expect("SIGKILL");
+    let _ = doomed.wait();
+    let rescuer = serve(&env, "lost", "rescuer");
+    assert!(wait_until(Duration::from_secs(30), || {
+        json_of(command(&env).args(["status", &task]))["status"] != "running"
+    }));
+    let status = json_of(command(&env).args(["status", &task]));
+    assert_eq!(status["status"], "error", "{status:#}");
+    assert_eq!(status["steps"]["nap"]["status"], "failed");
+    assert_eq!(status["steps"]["nap"]["error_type"], "worker_lost");
+    assert_eq!(
+        status["steps"]["nap"]["error"],
+        "the worker running attempt 1 was lost before it recorded a result"
+    );
+    assert_eq!(status["steps"]["after"]["status"], "skipped");
+    assert_eq!(terminate(rescuer)["redelivered"], 1);
+}

@@ -93,7 +93,7 @@ fn a_task_across_two_queues_and_two_serving_processes_completes_as_one_trace() {
 
     let deadline = Instant::now() + Duration::from_secs(60);
     let status = loop {
-        let s = json_of(command(&env).args(["status", &task_uuid]));
+        let s = status(&env, &task_uuid);
         if s["status"] != "running" || Instant::now() > deadline {
             break s;
         }
@@ -156,6 +156,38 @@ fn template_file(name: &str, yaml: &str) -> std::path::PathBuf {
     path
 }
 
+/// A private cluster, migrated, and the environment that names it.
+fn migrated() -> (PgCluster, [(&'static str, String); 1]) {
+    let pg = PgCluster::start();
+    let env = [("DATABASE_URL", pg.url())];
+    json_of(command(&env).arg("migrate"));
+    (pg, env)
+}
+
+/// Submits `template` with `context`; returns the task uuid.
+fn submit(env: &[(&str, String)], template: &std::path::Path, context: &str) -> String {
+    json_of(
+        command(env)
+            .args(["submit", "--template"])
+            .arg(template)
+            .args(["--context", context]),
+    )["task_uuid"]
+        .as_str()
+        .expect("uuid")
+        .to_owned()
+}
+
+fn status(env: &[(&str, String)], task_uuid: &str) -> Value {
+    json_of(command(env).args(["status", task_uuid]))
+}
+
+/// Whether a worker has read (claimed) the one message of `queue`.
+fn claimed(pg: &PgCluster, queue: &str) -> bool {
+    pg.psql(&format!(
+        "SELECT coalesce(max(read_ct), 0) FROM pgmq.q_worker_{queue}_queue"
+    )) == "1"
+}
+
 fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + limit;
     while Instant::now() < deadline {
@@ -169,9 +201,7 @@ fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
 
 #[test]
 fn a_step_held_by_a_worker_killed_with_sigkill_is_redelivered_and_the_task_completes() {
-    let pg = PgCluster::start();
-    let env = [("DATABASE_URL", pg.url())];
-    json_of(command(&env).arg("migrate"));
+    let (pg, env) = migrated();
     let template = template_file(
         "nap.yaml",
         "namespace: naps\nname: nap\nsteps:\n  - {name: nap, handler: sleep, timeout_ms: 3000, max_attempts: 2}\n",
@@ -186,9 +216,7 @@ fn a_step_held_by_a_worker_killed_with_sigkill_is_redelivered_and_the_task_compl
     let task_uuid = submitted["task_uuid"].as_str().expect("uuid").to_owned();
     // The doomed worker has claimed the step (read once, hidden) when we kill it.
     assert!(
-        wait_until(Duration::from_secs(20), || {
-            pg.psql("SELECT coalesce(max(read_ct), 0) FROM pgmq.q_worker_naps_queue") == "1"
-        }),
+        wait_until(Duration::from_secs(20), || { claimed(&pg, "naps") }),
         "the step was never claimed"
     );
     let mut doomed = doomed;
@@ -196,15 +224,15 @@ fn a_step_held_by_a_worker_killed_with_sigkill_is_redelivered_and_the_task_compl
     let _ = doomed.wait();
 
     let rescuer = serve(&env, "naps", "rescuer");
-    let done = json_of(command(&env).args(["status", &task_uuid]));
+    let done = status(&env, &task_uuid);
     assert_eq!(done["status"], "running");
     assert!(
         wait_until(Duration::from_secs(30), || {
-            json_of(command(&env).args(["status", &task_uuid]))["status"] != "running"
+            status(&env, &task_uuid)["status"] != "running"
         }),
         "the task never finished"
     );
-    let status = json_of(command(&env).args(["status", &task_uuid]));
+    let status = status(&env, &task_uuid);
     assert_eq!(status["status"], "complete", "{status:#}");
     assert_eq!(status["step_results"]["nap"], 1500);
     assert_eq!(
@@ -218,9 +246,7 @@ fn a_step_held_by_a_worker_killed_with_sigkill_is_redelivered_and_the_task_compl
 
 #[test]
 fn a_step_delivered_twice_is_recorded_once_and_submit_wait_prints_the_result() {
-    let pg = PgCluster::start();
-    let env = [("DATABASE_URL", pg.url())];
-    json_of(command(&env).arg("migrate"));
+    let (pg, env) = migrated();
     let template = template_file(
         "dup.yaml",
         "namespace: dups\nname: dup\nsteps:\n  - {name: only, handler: square}\n",
@@ -242,7 +268,7 @@ fn a_step_delivered_twice_is_recorded_once_and_submit_wait_prints_the_result() {
     );
     let server = serve(&env, "dups", "dups");
     assert!(wait_until(Duration::from_secs(30), || {
-        json_of(command(&env).args(["status", &task_uuid]))["status"] == "complete"
+        status(&env, &task_uuid)["status"] == "complete"
     }));
     assert!(
         wait_until(Duration::from_secs(10), || {
@@ -250,7 +276,7 @@ fn a_step_delivered_twice_is_recorded_once_and_submit_wait_prints_the_result() {
         }),
         "both copies are archived"
     );
-    let status = json_of(command(&env).args(["status", &task_uuid]));
+    let status = status(&env, &task_uuid);
     assert_eq!(status["step_results"]["only"], 36);
     assert_eq!(status["steps"]["only"]["attempts"], 1);
 
@@ -270,26 +296,14 @@ fn a_step_delivered_twice_is_recorded_once_and_submit_wait_prints_the_result() {
 
 #[test]
 fn restarting_postgresql_mid_run_loses_no_task_and_the_outage_is_logged_once() {
-    let pg = PgCluster::start();
-    let env = [("DATABASE_URL", pg.url())];
-    json_of(command(&env).arg("migrate"));
+    let (pg, env) = migrated();
     let template = template_file(
         "restart.yaml",
         "namespace: restarts\nname: nap\nsteps:\n  - {name: nap, handler: sleep}\n  - {name: after, handler: sleep, depends_on: [nap]}\n",
     );
     let server = serve(&env, "restarts", "restarts");
     let tasks: Vec<String> = (0..4)
-        .map(|_| {
-            json_of(
-                command(&env)
-                    .args(["submit", "--template"])
-                    .arg(&template)
-                    .args(["--context", r#"{"sleep_ms": 800}"#]),
-            )["task_uuid"]
-                .as_str()
-                .expect("uuid")
-                .to_owned()
-        })
+        .map(|_| submit(&env, &template, r#"{"sleep_ms": 800}"#))
         .collect();
     // Down while steps are running, for longer than a connection attempt waits (5 s): their
     // results wait for the database to come back, and claims fail until it does.
@@ -300,7 +314,7 @@ fn restarting_postgresql_mid_run_loses_no_task_and_the_outage_is_logged_once() {
     for task in &tasks {
         assert!(
             wait_until(Duration::from_secs(40), || {
-                json_of(command(&env).args(["status", task]))["status"] == "complete"
+                status(&env, task)["status"] == "complete"
             }),
             "task {task} did not complete after the restart"
         );
@@ -321,32 +335,22 @@ fn restarting_postgresql_mid_run_loses_no_task_and_the_outage_is_logged_once() {
 
 #[test]
 fn sigterm_during_a_step_finishes_it_before_exiting() {
-    let pg = PgCluster::start();
-    let env = [("DATABASE_URL", pg.url())];
-    json_of(command(&env).arg("migrate"));
+    let (pg, env) = migrated();
     let template = template_file(
         "term.yaml",
         "namespace: terms\nname: nap\nsteps:\n  - {name: nap, handler: sleep}\n",
     );
     let server = serve(&env, "terms", "terms");
-    let task = json_of(
-        command(&env)
-            .args(["submit", "--template"])
-            .arg(&template)
-            .args(["--context", r#"{"sleep_ms": 1500}"#]),
-    )["task_uuid"]
-        .as_str()
-        .expect("uuid")
-        .to_owned();
+    let task = submit(&env, &template, r#"{"sleep_ms": 1500}"#);
     assert!(wait_until(Duration::from_secs(20), || {
-        pg.psql("SELECT coalesce(max(read_ct), 0) FROM pgmq.q_worker_terms_queue") == "1"
+        claimed(&pg, "terms")
     }));
     let report = terminate(server);
     assert_eq!(
         report["recorded"], 1,
         "the held step was finished: {report}"
     );
-    let status = json_of(command(&env).args(["status", &task]));
+    let status = status(&env, &task);
     assert_eq!(status["status"], "complete", "{status:#}");
     assert_eq!(
         pg.psql("SELECT count(*) FROM pgmq.q_worker_terms_queue"),
@@ -356,9 +360,7 @@ fn sigterm_during_a_step_finishes_it_before_exiting() {
 
 #[test]
 fn a_waiting_worker_is_woken_by_notify_without_polling() {
-    let pg = PgCluster::start();
-    let env = [("DATABASE_URL", pg.url())];
-    json_of(command(&env).arg("migrate"));
+    let (pg, env) = migrated();
     let template = template_file(
         "notify.yaml",
         "namespace: wakes\nname: chain\nsteps:\n  - {name: one, handler: square}\n  - {name: two, handler: square, depends_on: [one]}\n",
@@ -389,33 +391,23 @@ fn a_waiting_worker_is_woken_by_notify_without_polling() {
 
 #[test]
 fn a_lost_worker_with_no_attempts_left_fails_the_step_as_worker_lost_with_the_reason() {
-    let pg = PgCluster::start();
-    let env = [("DATABASE_URL", pg.url())];
-    json_of(command(&env).arg("migrate"));
+    let (pg, env) = migrated();
     let template = template_file(
         "lost.yaml",
         "namespace: lost\nname: nap\nsteps:\n  - {name: nap, handler: sleep, timeout_ms: 2000}\n  - {name: after, handler: square, depends_on: [nap]}\n",
     );
     let mut doomed = serve(&env, "lost", "doomed");
-    let task = json_of(
-        command(&env)
-            .args(["submit", "--template"])
-            .arg(&template)
-            .args(["--context", r#"{"sleep_ms": 1500}"#]),
-    )["task_uuid"]
-        .as_str()
-        .expect("uuid")
-        .to_owned();
+    let task = submit(&env, &template, r#"{"sleep_ms": 1500}"#);
     assert!(wait_until(Duration::from_secs(20), || {
-        pg.psql("SELECT coalesce(max(read_ct), 0) FROM pgmq.q_worker_lost_queue") == "1"
+        claimed(&pg, "lost")
     }));
     doomed.kill().expect("SIGKILL");
     let _ = doomed.wait();
     let rescuer = serve(&env, "lost", "rescuer");
     assert!(wait_until(Duration::from_secs(30), || {
-        json_of(command(&env).args(["status", &task]))["status"] != "running"
+        status(&env, &task)["status"] != "running"
     }));
-    let status = json_of(command(&env).args(["status", &task]));
+    let status = status(&env, &task);
     assert_eq!(status["status"], "error", "{status:#}");
     assert_eq!(status["steps"]["nap"]["status"], "failed");
     assert_eq!(status["steps"]["nap"]["error_type"], "worker_lost");

@@ -29,6 +29,16 @@ pub enum DbError {
     /// A queue name PGMQ cannot take.
     #[error("queue {queue:?} cannot be used: {reason}")]
     BadQueue { queue: String, reason: String },
+    /// A submitted step names a queue that no worker serves and nobody declared: its task
+    /// would wait forever, so it is refused.
+    #[error(
+        "step {step:?} goes to queue {queue:?}, which no worker has served and nobody declared (known queues: {known}): start `tasker-worker-rust serve --queue {queue}`, or declare it first with `tasker-worker-rust migrate --queue {queue}`"
+    )]
+    UnknownQueue {
+        step: String,
+        queue: String,
+        known: String,
+    },
     /// The template or context of a submitted task is invalid.
     #[error("{0}")]
     Invalid(String),

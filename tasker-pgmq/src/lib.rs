@@ -22,7 +22,7 @@ mod submit;
 
 pub use error::{DbError, redact};
 pub use migrate::{MigrationReport, check_migrated, connect, database_url, migrate};
-pub use queue::{pgmq_queue_name, step_queue};
+pub use queue::{declare_queues, pgmq_queue_name, step_queue};
 pub use serve::{ServeOptions, ServeReport, serve};
 pub use submit::{Submitted, submit, task_status};
 

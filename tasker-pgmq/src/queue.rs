@@ -35,7 +35,8 @@ pub fn pgmq_queue_name(queue: &str) -> Result<String, DbError> {
     Ok(name)
 }
 
-/// Creates the step queue in PGMQ if it does not exist, and records it. Idempotent.
+/// Declares the step queue: creates it in PGMQ if it does not exist, and records it, so
+/// `submit` knows a worker means to serve it. Idempotent.
 pub(crate) async fn ensure_queue(conn: &mut PgConnection, queue: &str) -> Result<String, DbError> {
     let name = pgmq_queue_name(queue)?;
     let known: bool =
@@ -56,6 +57,46 @@ pub(crate) async fn ensure_queue(conn: &mut PgConnection, queue: &str) -> Result
     Ok(name)
 }
 
+/// Declares `queues` (as `serve` and `migrate --queue` do); returns their PGMQ names.
+pub async fn declare_queues(
+    pool: &sqlx::PgPool,
+    queues: &[String],
+) -> Result<Vec<String>, DbError> {
+    let mut conn = pool.acquire().await?;
+    let mut names = Vec::with_capacity(queues.len());
+    for q in queues {
+        names.push(ensure_queue(&mut conn, q).await?);
+    }
+    Ok(names)
+}
+
+/// Refuses a template with a step whose queue was never declared (by `serve --queue` or
+/// `migrate --queue`): a typo there would leave the task waiting for a worker that never
+/// comes.
+pub(crate) async fn check_declared(
+    conn: &mut PgConnection,
+    template: &TaskTemplate,
+) -> Result<(), DbError> {
+    let known: Vec<String> = sqlx::query_scalar("SELECT name FROM tasker.queues ORDER BY name")
+        .fetch_all(&mut *conn)
+        .await?;
+    for step in &template.steps {
+        let queue = step_queue(template, step);
+        if !known.iter().any(|k| k == queue) {
+            return Err(DbError::UnknownQueue {
+                step: step.name.clone(),
+                queue: queue.to_owned(),
+                known: if known.is_empty() {
+                    "none yet".to_owned()
+                } else {
+                    known.join(", ")
+                },
+            });
+        }
+    }
+    Ok(())
+}
+
 /// The message body of one step attempt.
 pub(crate) fn message(ready: &ReadyStep) -> Value {
     json!({
@@ -66,13 +107,14 @@ pub(crate) fn message(ready: &ReadyStep) -> Value {
     })
 }
 
-/// Sends one step attempt to its queue, in the caller's transaction.
+/// Sends one step attempt to its queue, in the caller's transaction. The queue was declared
+/// before its task was accepted (see [`check_declared`]).
 pub(crate) async fn send(
     conn: &mut PgConnection,
     queue: &str,
     ready: &ReadyStep,
 ) -> Result<i64, DbError> {
-    let name = ensure_queue(conn, queue).await?;
+    let name = pgmq_queue_name(queue)?;
     let headers = match &ready.message.traceparent {
         Some(tp) => json!({ "traceparent": tp }),
         None => json!({}),

@@ -28,7 +28,7 @@ use tasker_shared::workflow::{Action, ReadyStep, Task, TaskStatus, TaskTemplate}
 use uuid::Uuid;
 
 use crate::error::DbError;
-use crate::queue::{self, pgmq_queue_name, step_queue};
+use crate::queue::{self, step_queue};
 use crate::rows::{self, db_status};
 
 /// How a serving process claims work.
@@ -90,11 +90,7 @@ where
     F: Fn(ReadyStep) -> Fut,
     Fut: Future<Output = StepExecutionResult>,
 {
-    let mut names = Vec::new();
-    for q in &options.queues {
-        let mut conn = pool.acquire().await?;
-        names.push(queue::ensure_queue(&mut conn, q).await?);
-    }
+    let names = queue::declare_queues(pool, &options.queues).await?;
     let mut relisten_at = tokio::time::Instant::now() + RELISTEN;
     let mut listener = if options.notify {
         listen(pool, &names).await
@@ -473,7 +469,6 @@ async fn record(
                 .ok_or_else(|| {
                     DbError::Invalid("a dispatched step is not in its template".into())
                 })?;
-            pgmq_queue_name(step_queue(&loaded.template, step))?;
             queue::send(&mut tx, step_queue(&loaded.template, step), ready).await?;
         }
     }

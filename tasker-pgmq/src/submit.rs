@@ -56,6 +56,7 @@ pub async fn submit(
 
     let template_json = serde_json::to_value(&template).map_err(|e| invalid(&e))?;
     let mut tx = pool.begin().await?;
+    queue::check_declared(&mut tx, &template).await?;
     sqlx::query(
         "INSERT INTO tasker.tasks (task_uuid, correlation_id, namespace, name, version, template, context, trace_id, traceparent)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",

@@ -16,7 +16,11 @@ pub(crate) enum Command {
 
 /// A command that does one thing against the database and prints it.
 pub(crate) enum Once {
-    Migrate,
+    /// Installs the schema, and declares `queues` for tasks submitted before any worker
+    /// serves them.
+    Migrate {
+        queues: Vec<String>,
+    },
     Submit {
         template: String,
         context: Value,
@@ -49,7 +53,7 @@ pub(crate) fn parse(cmd: &str, mut argv: impl Iterator<Item = String>) -> Result
                 context = serde_json::from_str(&text)
                     .map_err(|e| format!("--context is not JSON: {e}"))?;
             }
-            "--queue" if cmd == "serve" => queues.push(value()?),
+            "--queue" if cmd == "serve" || cmd == "migrate" => queues.push(value()?),
             "--wait" if cmd == "submit" => wait = true,
             "--poll-interval-ms" if cmd == "serve" => {
                 let text = value()?;
@@ -84,7 +88,7 @@ pub(crate) fn parse(cmd: &str, mut argv: impl Iterator<Item = String>) -> Result
         }
     }
     let command = match cmd {
-        "migrate" => Command::Once(Once::Migrate),
+        "migrate" => Command::Once(Once::Migrate { queues }),
         "submit" => Command::Once(Once::Submit {
             template: template.ok_or("--template is required")?,
             context,
@@ -135,17 +139,19 @@ pub(crate) fn run(parsed: Parsed) -> Result<u8, Box<dyn std::error::Error>> {
             tracing::warn!(error = %e, "telemetry export could not start");
         }
         let pool = tasker_pgmq::connect(&url, 2).await?;
-        if !matches!(once, Once::Migrate) {
+        if !matches!(once, Once::Migrate { .. }) {
             tasker_pgmq::check_migrated(&pool, &url).await?;
         }
         let mut code = 0;
         let out: Value = match once {
-            Once::Migrate => {
+            Once::Migrate { queues } => {
                 let r = tasker_pgmq::migrate(&pool, &url).await?;
+                let declared = tasker_pgmq::declare_queues(&pool, &queues).await?;
                 serde_json::json!({
                     "pgmq_version": r.pgmq_version,
                     "schema_version": r.schema_version,
                     "applied": r.applied,
+                    "queues": declared,
                 })
             }
             Once::Submit {

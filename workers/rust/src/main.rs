@@ -22,7 +22,7 @@ use tasker_worker::WorkerConfig;
 use tasker_worker_rust::{RustWorker, handlers};
 
 const USAGE: &str = "usage: tasker-worker-rust run --template FILE [--context JSON] [--concurrency N] [--timeout SECS]
-       tasker-worker-rust migrate [--database-url URL]
+       tasker-worker-rust migrate [--queue Q]... [--database-url URL]
        tasker-worker-rust submit --template FILE [--context JSON] [--wait [--timeout S]] [--database-url URL]
        tasker-worker-rust status TASK_UUID [--database-url URL]
        tasker-worker-rust serve --queue Q [--queue Q]... [--concurrency N] [--poll-interval-ms MS] [--database-url URL]
@@ -33,14 +33,16 @@ run      Runs one task in this process with the example handlers (square,
          serves /health and /metrics while it runs.
 migrate  Installs PGMQ and tasker's schema in PostgreSQL; safe to run again, and from
          several processes at once. The database is --database-url, else
-         TASKER_DATABASE_URL, else DATABASE_URL.
+         TASKER_DATABASE_URL, else DATABASE_URL. --queue declares a queue, so
+         tasks can be submitted to it before any worker serves it.
 submit   Submits a task to the database and prints {task_uuid, correlation_id,
-         trace_id}; its ready steps wait in PGMQ queues worker_<queue>_queue. With
+         trace_id}; its ready steps wait in PGMQ queues worker_<queue>_queue, each
+         declared by a serve or migrate --queue (an unknown queue is refused). With
          --wait, prints the task's result in run's shape once it ends: exit 0 complete,
          1 error, 2 still running after --timeout (default 30 s).
 status   Prints the task's result so far, in run's shape (status running, complete
          or error).
-serve    Runs the steps waiting in the named queues with the example handlers until
+serve    Declares the named queues and runs the steps waiting there with the example handlers until
          SIGINT/SIGTERM, then stops claiming, finishes what it holds and exits 0. It
          wakes on PGMQ's insert notifications, and polls every --poll-interval-ms
          (default 500) for what a notification missed.";

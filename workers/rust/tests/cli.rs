@@ -180,7 +180,12 @@ fn submit_writes_the_task_and_queues_its_first_step_under_one_trace_and_status_r
         )),
         "{err}"
     );
-    assert_eq!(run_env(&["migrate"], &db).0, 0);
+    let (code, migrated, err) = run_env(&["migrate", "--queue", "diamond_workflow"], &db);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        migrated["queues"],
+        serde_json::json!(["worker_diamond_workflow_queue"])
+    );
 
     let (code, submitted, err) = run_env(
         &[
@@ -256,6 +261,23 @@ fn an_invalid_template_is_refused_at_submit_and_nothing_is_written() {
     assert_eq!(code, 1);
     assert!(
         err.contains("queue \"Not-A-Queue\" cannot be used"),
+        "{err}"
+    );
+    let unknown_queue = dir.join("unknown_queue.yaml");
+    std::fs::write(
+        &unknown_queue,
+        "namespace: ok\nname: q\nsteps:\n  - {name: a, handler: square, queue: nobody}\n",
+    )
+    .expect("write");
+    let (code, _, err) = run_env(
+        &["submit", "--template", &unknown_queue.to_string_lossy()],
+        &db,
+    );
+    assert_eq!(code, 1);
+    assert!(
+        err.contains(
+            "step \"a\" goes to queue \"nobody\", which no worker has served and nobody declared (known queues: none yet): start `tasker-worker-rust serve --queue nobody`, or declare it first with `tasker-worker-rust migrate --queue nobody`"
+        ),
         "{err}"
     );
     assert_eq!(pg.psql("SELECT count(*) FROM tasker.tasks"), "0");

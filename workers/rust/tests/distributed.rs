@@ -73,7 +73,7 @@ fn a_task_across_two_queues_and_two_serving_processes_completes_as_one_trace() {
         ("TELEMETRY_ENABLED", "true".to_owned()),
         ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.http_endpoint()),
     ];
-    json_of(command(&env).arg("migrate"));
+    json_of(command(&env).args(["migrate", "--queue", "alpha", "--queue", "beta"]));
     let alpha = serve(&env, "alpha", "serve-alpha");
     let beta = serve(&env, "beta", "serve-beta");
 
@@ -156,11 +156,17 @@ fn template_file(name: &str, yaml: &str) -> std::path::PathBuf {
     path
 }
 
-/// A private cluster, migrated, and the environment that names it.
-fn migrated() -> (PgCluster, [(&'static str, String); 1]) {
+/// A private cluster, migrated with `queues` declared, and the environment that names it.
+fn migrated(queues: &[&str]) -> (PgCluster, [(&'static str, String); 1]) {
     let pg = PgCluster::start();
     let env = [("DATABASE_URL", pg.url())];
-    json_of(command(&env).arg("migrate"));
+    let mut migrate = command(&env);
+    migrate.arg("migrate");
+    for q in queues {
+        migrate.args(["--queue", q]);
+    }
+    let report = json_of(&mut migrate);
+    assert_eq!(report["queues"].as_array().map(Vec::len), Some(queues.len()));
     (pg, env)
 }
 
@@ -181,10 +187,12 @@ fn status(env: &[(&str, String)], task_uuid: &str) -> Value {
     json_of(command(env).args(["status", task_uuid]))
 }
 
-/// Whether a worker has read (claimed) the one message of `queue`.
+/// Whether a worker holds the one message of `queue`: it has read it and set its visibility
+/// to the step's own timeout (which it does just before running the step), so a kill now
+/// leaves the message to reappear after that timeout, not the worker-wide default.
 fn claimed(pg: &PgCluster, queue: &str) -> bool {
     pg.psql(&format!(
-        "SELECT coalesce(max(read_ct), 0) FROM pgmq.q_worker_{queue}_queue"
+        "SELECT count(*) FROM pgmq.q_worker_{queue}_queue WHERE read_ct = 1 AND vt < now() + interval '15 seconds'"
     )) == "1"
 }
 
@@ -201,7 +209,7 @@ fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
 
 #[test]
 fn a_step_held_by_a_worker_killed_with_sigkill_is_redelivered_and_the_task_completes() {
-    let (pg, env) = migrated();
+    let (pg, env) = migrated(&["naps"]);
     let template = template_file(
         "nap.yaml",
         "namespace: naps\nname: nap\nsteps:\n  - {name: nap, handler: sleep, timeout_ms: 3000, max_attempts: 2}\n",
@@ -246,7 +254,7 @@ fn a_step_held_by_a_worker_killed_with_sigkill_is_redelivered_and_the_task_compl
 
 #[test]
 fn a_step_delivered_twice_is_recorded_once_and_submit_wait_prints_the_result() {
-    let (pg, env) = migrated();
+    let (pg, env) = migrated(&["dups"]);
     let template = template_file(
         "dup.yaml",
         "namespace: dups\nname: dup\nsteps:\n  - {name: only, handler: square}\n",
@@ -296,7 +304,7 @@ fn a_step_delivered_twice_is_recorded_once_and_submit_wait_prints_the_result() {
 
 #[test]
 fn restarting_postgresql_mid_run_loses_no_task_and_the_outage_is_logged_once() {
-    let (pg, env) = migrated();
+    let (pg, env) = migrated(&["restarts"]);
     let template = template_file(
         "restart.yaml",
         "namespace: restarts\nname: nap\nsteps:\n  - {name: nap, handler: sleep}\n  - {name: after, handler: sleep, depends_on: [nap]}\n",
@@ -335,7 +343,7 @@ fn restarting_postgresql_mid_run_loses_no_task_and_the_outage_is_logged_once() {
 
 #[test]
 fn sigterm_during_a_step_finishes_it_before_exiting() {
-    let (pg, env) = migrated();
+    let (pg, env) = migrated(&["terms"]);
     let template = template_file(
         "term.yaml",
         "namespace: terms\nname: nap\nsteps:\n  - {name: nap, handler: sleep}\n",
@@ -360,7 +368,7 @@ fn sigterm_during_a_step_finishes_it_before_exiting() {
 
 #[test]
 fn a_waiting_worker_is_woken_by_notify_without_polling() {
-    let (pg, env) = migrated();
+    let (pg, env) = migrated(&["wakes"]);
     let template = template_file(
         "notify.yaml",
         "namespace: wakes\nname: chain\nsteps:\n  - {name: one, handler: square}\n  - {name: two, handler: square, depends_on: [one]}\n",
@@ -391,7 +399,7 @@ fn a_waiting_worker_is_woken_by_notify_without_polling() {
 
 #[test]
 fn a_lost_worker_with_no_attempts_left_fails_the_step_as_worker_lost_with_the_reason() {
-    let (pg, env) = migrated();
+    let (pg, env) = migrated(&["lost"]);
     let template = template_file(
         "lost.yaml",
         "namespace: lost\nname: nap\nsteps:\n  - {name: nap, handler: sleep, timeout_ms: 2000}\n  - {name: after, handler: square, depends_on: [nap]}\n",

@@ -14,6 +14,7 @@
 //! the queues comes next.
 
 mod error;
+mod metrics;
 mod migrate;
 mod queue;
 mod rows;
@@ -21,6 +22,7 @@ mod serve;
 mod submit;
 
 pub use error::{DbError, redact};
+pub use metrics::DbHealth;
 pub use migrate::{MigrationReport, check_migrated, connect, database_url, migrate};
 pub use queue::{declare_queues, pgmq_queue_name, step_queue};
 pub use serve::{ServeOptions, ServeReport, serve};

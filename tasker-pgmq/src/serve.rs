@@ -28,6 +28,7 @@ use tasker_shared::workflow::{Action, ReadyStep, Task, TaskStatus, TaskTemplate}
 use uuid::Uuid;
 
 use crate::error::DbError;
+use crate::metrics::{DbHealth, ServeMetrics};
 use crate::queue::{self, step_queue};
 use crate::rows::{self, db_status};
 
@@ -49,6 +50,8 @@ pub struct ServeOptions {
     /// Wake on PGMQ's insert notifications (LISTEN/NOTIFY) as well as by polling. They are
     /// only a hint: a worker always claims by reading the queue.
     pub notify: bool,
+    /// Where the loop reports whether the database answers (for `/health/ready`).
+    pub health: DbHealth,
 }
 
 /// What a serving run did.
@@ -63,6 +66,7 @@ pub struct ServeReport {
 /// One claimed message.
 #[derive(Debug, Clone)]
 struct Claimed {
+    queue: String,
     pgmq_queue: String,
     msg_id: i64,
     read_ct: i32,
@@ -91,6 +95,9 @@ where
     Fut: Future<Output = StepExecutionResult>,
 {
     let names = queue::declare_queues(pool, &options.queues).await?;
+    let queues: Vec<(String, String)> = options.queues.iter().cloned().zip(names.clone()).collect();
+    let metrics = ServeMetrics::new();
+    let mut sample_at = tokio::time::Instant::now();
     let mut relisten_at = tokio::time::Instant::now() + RELISTEN;
     let mut listener = if options.notify {
         listen(pool, &names).await
@@ -106,7 +113,7 @@ where
     );
     // Shared by the claims and every step's recording (all polled on this one task), so an
     // outage is logged once, whichever notices it first.
-    let outage = std::cell::RefCell::new(Outage::default());
+    let outage = std::cell::RefCell::new(Outage::new(options.health.clone()));
     let mut report = ServeReport::default();
     let mut running = FuturesUnordered::new();
     let mut shutdown = std::pin::pin!(shutdown);
@@ -118,17 +125,19 @@ where
         let mut room = options.concurrency.max(1).saturating_sub(running.len());
         let mut pause = options.poll_interval;
         if !stopping {
-            for name in &names {
+            for (queue, name) in &queues {
                 if room == 0 {
                     break;
                 }
-                match claim(pool, name, options.visibility, room).await {
+                match claim(pool, queue, name, options.visibility, room).await {
                     Ok(claims) => {
                         outage.borrow_mut().over();
                         for claimed in claims {
                             report.claimed += 1;
                             room -= 1;
-                            running.push(handle(pool, claimed, &execute, &options, &outage));
+                            metrics.claimed(queue, claimed.read_ct > 1);
+                            running
+                                .push(handle(pool, claimed, &execute, &options, &outage, &metrics));
                         }
                     }
                     Err(e) => {
@@ -150,6 +159,7 @@ where
                 Err(e) => tracing::error!(error = %e, "serve: recording a step failed; its message will be redelivered"),
             },
             () = tokio::time::sleep(pause), if room > 0 && !stopping => {}
+            () = tokio::time::sleep_until(sample_at), if !stopping => {}
             woken = async {
                 match listener.as_mut() {
                     Some(l) => l.recv().await,
@@ -159,6 +169,15 @@ where
                 if let Err(e) = woken {
                     tracing::warn!(error = %e, "serve: the LISTEN connection failed; polling every {:?} until it is back", options.poll_interval);
                     listener = None;
+                }
+            }
+        }
+        if !stopping && sample_at <= tokio::time::Instant::now() {
+            sample_at = tokio::time::Instant::now() + SAMPLE;
+            match metrics.sample(pool, &queues).await {
+                Ok(()) => outage.borrow_mut().over(),
+                Err(e) => {
+                    let _ = outage.borrow_mut().failed(&e);
                 }
             }
         }
@@ -177,18 +196,29 @@ where
 
 /// A database outage, logged once when it starts and once when it ends (not per retry),
 /// with a backoff between retries that doubles up to 5 s.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Outage {
     since: Option<std::time::Instant>,
     backoff: Duration,
+    health: DbHealth,
 }
 
 impl Outage {
     const FIRST: Duration = Duration::from_millis(100);
     const MAX: Duration = Duration::from_secs(5);
 
+    fn new(health: DbHealth) -> Self {
+        health.set(None);
+        Self {
+            since: None,
+            backoff: Self::FIRST,
+            health,
+        }
+    }
+
     /// Records a failure; returns how long to wait before the next try.
     fn failed(&mut self, e: &DbError) -> Duration {
+        self.health.set(Some(e.to_string()));
         if self.since.is_none() {
             tracing::error!(error = %e, "serve: the database is unreachable; retrying with backoff until it is back");
             self.since = Some(std::time::Instant::now());
@@ -201,6 +231,7 @@ impl Outage {
 
     fn over(&mut self) {
         if let Some(since) = self.since.take() {
+            self.health.set(None);
             tracing::info!(
                 down_ms = u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX),
                 "serve: the database is back"
@@ -208,6 +239,9 @@ impl Outage {
         }
     }
 }
+
+/// How often the queue gauges of `/metrics` are read from PGMQ.
+const SAMPLE: Duration = Duration::from_secs(2);
 
 /// How often a worker without a LISTEN connection tries to get one back.
 const RELISTEN: Duration = Duration::from_secs(5);
@@ -257,6 +291,7 @@ async fn listen(pool: &PgPool, names: &[String]) -> Option<sqlx::postgres::PgLis
 
 async fn claim(
     pool: &PgPool,
+    queue: &str,
     pgmq_queue: &str,
     visibility: Duration,
     qty: usize,
@@ -284,6 +319,7 @@ async fn claim(
             continue;
         };
         out.push(Claimed {
+            queue: queue.to_owned(),
             pgmq_queue: pgmq_queue.to_owned(),
             msg_id: r.try_get("msg_id")?,
             read_ct: r.try_get("read_ct")?,
@@ -362,6 +398,7 @@ async fn handle<F, Fut>(
     execute: &F,
     options: &ServeOptions,
     outage: &std::cell::RefCell<Outage>,
+    metrics: &ServeMetrics,
 ) -> Result<Handled, DbError>
 where
     F: Fn(ReadyStep) -> Fut,
@@ -390,7 +427,11 @@ where
             true,
             0,
         );
-        record_retrying(pool, &claimed, lost, options.visibility, outage).await?;
+        if let Handled::Recorded =
+            record_retrying(pool, &claimed, lost, options.visibility, outage).await?
+        {
+            metrics.worker_lost(&claimed.queue);
+        }
         return Ok(Handled::Redelivered);
     }
     if let Some(ms) = ready.sequence.workflow_step.timeout_ms {

@@ -34,6 +34,7 @@ pub use host_options::{
 };
 pub use processor::CommandProcessor;
 pub use task_run::{TaskRun, Waited};
+pub use web::ReadinessCheck;
 pub use worker::Worker;
 
 pub use tasker_shared::{TaskerError, TaskerResult};

@@ -2,8 +2,8 @@
 //! a library must not open ports by surprise.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -14,10 +14,60 @@ use serde_json::json;
 use tasker_shared::{TaskerError, TaskerResult};
 use tokio::sync::oneshot;
 
+/// What `/health/ready` asks besides "is the worker running": one named check per
+/// dependency a serving worker needs (the database, for `serve`). A check answers from what
+/// its owner last saw, without I/O, so a probe never waits on the thing it reports.
+pub type ReadinessCheck = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
+
+/// The checks `/health/ready` runs, shared by the worker (which adds them) and the server.
+#[derive(Clone, Default)]
+pub(crate) struct Readiness(Arc<Mutex<Vec<(String, ReadinessCheck)>>>);
+
+impl Readiness {
+    /// Adds `check` under `name`, replacing a check of that name.
+    pub(crate) fn add(&self, name: String, check: ReadinessCheck) {
+        let mut checks = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        checks.retain(|(n, _)| *n != name);
+        checks.push((name, check));
+    }
+
+    /// Each check's answer, and whether all passed.
+    fn run(&self) -> (serde_json::Map<String, serde_json::Value>, bool) {
+        let checks = self
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let mut all = true;
+        let mut out = serde_json::Map::new();
+        for (name, check) in checks {
+            let answer = match check() {
+                Ok(()) => json!({"status": "up"}),
+                Err(e) => {
+                    all = false;
+                    json!({"status": "down", "error": e})
+                }
+            };
+            out.insert(name, answer);
+        }
+        (out, all)
+    }
+}
+
+impl std::fmt::Debug for Readiness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let checks = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        f.debug_list()
+            .entries(checks.iter().map(|(n, _)| n))
+            .finish()
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Health {
     worker_id: String,
     ready: Arc<AtomicBool>,
+    checks: Readiness,
 }
 
 /// A running HTTP server; dropping `shutdown` stops it.
@@ -34,6 +84,7 @@ impl WebServer {
         handle: &tokio::runtime::Handle,
         addr: SocketAddr,
         worker_id: String,
+        checks: Readiness,
     ) -> TaskerResult<Self> {
         let std_listener = std::net::TcpListener::bind(addr)
             .and_then(|l| l.set_nonblocking(true).map(|()| l))
@@ -45,6 +96,7 @@ impl WebServer {
         let state = Health {
             worker_id,
             ready: ready.clone(),
+            checks,
         };
         let app = Router::new()
             .route("/health", get(health))
@@ -90,19 +142,19 @@ async fn health(State(h): State<Health>) -> Json<serde_json::Value> {
 }
 
 async fn readiness(State(h): State<Health>) -> Response {
-    if h.ready.load(Ordering::Acquire) {
-        (
-            StatusCode::OK,
-            Json(json!({"status": "ready", "worker_id": h.worker_id})),
-        )
-            .into_response()
+    let (checks, passed) = h.checks.run();
+    let (code, status) = if !h.ready.load(Ordering::Acquire) {
+        (StatusCode::SERVICE_UNAVAILABLE, "stopping")
+    } else if passed {
+        (StatusCode::OK, "ready")
     } else {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "stopping", "worker_id": h.worker_id})),
-        )
-            .into_response()
+        (StatusCode::SERVICE_UNAVAILABLE, "not_ready")
+    };
+    let mut body = json!({"status": status, "worker_id": h.worker_id});
+    if !checks.is_empty() {
+        body["checks"] = serde_json::Value::Object(checks);
     }
+    (code, Json(body)).into_response()
 }
 
 async fn metrics() -> Response {

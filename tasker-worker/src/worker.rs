@@ -19,7 +19,7 @@ use crate::config::WorkerConfig;
 use crate::driver::{self, Steps, TaskResult};
 use crate::processor::CommandProcessor;
 use crate::task_run::TaskRun;
-use crate::web::WebServer;
+use crate::web::{Readiness, ReadinessCheck, WebServer};
 
 /// Where a submitted task's result arrives; shared so waiters can wait in slices.
 type ResultSlot = Arc<Mutex<std::sync::mpsc::Receiver<TaskerResult<TaskResult>>>>;
@@ -37,6 +37,7 @@ struct Inner {
     running_tasks: std::sync::atomic::AtomicUsize,
     stopped: AtomicBool,
     web: Mutex<Option<WebServer>>,
+    readiness: Readiness,
 }
 
 /// A running worker. Cheap to clone; every clone is the same worker.
@@ -94,8 +95,14 @@ impl Worker {
             config.handler_timeout,
         ));
         let steps = Steps::new(processor, config.dispatch_buffer);
+        let readiness = Readiness::default();
         let web = match config.web_bind_address {
-            Some(addr) => Some(WebServer::start(&handle, addr, config.worker_id.clone())?),
+            Some(addr) => Some(WebServer::start(
+                &handle,
+                addr,
+                config.worker_id.clone(),
+                readiness.clone(),
+            )?),
             None => None,
         };
         tracing::info!(
@@ -118,6 +125,7 @@ impl Worker {
                 forked: AtomicBool::new(false),
                 stopped: AtomicBool::new(false),
                 web: Mutex::new(web),
+                readiness,
             }),
         })
     }
@@ -148,6 +156,13 @@ impl Worker {
             .unwrap_or_else(PoisonError::into_inner)
             .as_ref()
             .map(|w| w.addr)
+    }
+
+    /// Adds a check to `/health/ready` (replacing one of the same name): while it answers
+    /// `Err(reason)`, the endpoint says 503 `not_ready` with the reason under `checks.<name>`.
+    /// `serve` adds `database`. The check must answer from state, without I/O.
+    pub fn add_readiness_check(&self, name: impl Into<String>, check: ReadinessCheck) {
+        self.inner.readiness.add(name.into(), check);
     }
 
     pub fn is_stopped(&self) -> bool {

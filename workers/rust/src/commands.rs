@@ -237,6 +237,7 @@ fn serve(
         visibility_margin: std::time::Duration::from_secs(2),
         poll_interval,
         notify: true,
+        health: tasker_pgmq::DbHealth::default(),
     };
     // A connection per step in flight, and two for claims.
     let pool_size = u32::try_from(options.concurrency)
@@ -247,6 +248,8 @@ fn serve(
         tasker_worker_rust::handlers::example_registry(),
     )?;
     let worker = rust.worker().clone();
+    let health = options.health.clone();
+    worker.add_readiness_check("database", std::sync::Arc::new(move || health.check()));
     let report = worker.runtime_handle().block_on(async {
         let pool = tasker_pgmq::connect(url, pool_size).await?;
         tasker_pgmq::check_migrated(&pool, url).await?;

@@ -3,10 +3,15 @@
 //! task's steps run in two processes, dependency results cross between them, and every span
 //! of the task, from both processes and the submitter, shares ONE trace id.
 
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use common::{
+    claimed, command, json_of, migrated, serve, status, submit, template_file, terminate,
+    wait_until,
+};
 use tasker_testkit::{Collector, PgCluster};
 
 const TWO_QUEUES: &str = "namespace: distributed
@@ -15,54 +20,6 @@ steps:
   - {name: first, handler: square, queue: alpha}
   - {name: second, handler: square, depends_on: [first], queue: beta}
 ";
-
-fn command(env: &[(&str, String)]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tasker-worker-rust"));
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env_remove("TASKER_DATABASE_URL")
-        .env("NO_COLOR", "1");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd
-}
-
-fn json_of(cmd: &mut Command) -> Value {
-    let out = cmd.output().expect("run");
-    assert!(
-        out.status.success(),
-        "{cmd:?} exited {:?}: {}{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("JSON on stdout")
-}
-
-fn serve(env: &[(&str, String)], queue: &str, service: &str) -> Child {
-    command(env)
-        .args(["serve", "--queue", queue, "--concurrency", "2"])
-        .env("OTEL_SERVICE_NAME", service)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn serve")
-}
-
-/// SIGTERM, then the report it prints as it exits.
-fn terminate(child: Child) -> Value {
-    // SAFETY: signals a child process this test spawned and still owns.
-    let rc = unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    assert_eq!(rc, 0);
-    let out = child.wait_with_output().expect("wait");
-    assert!(
-        out.status.success(),
-        "serve did not exit 0 on SIGTERM: {:?}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("report")
-}
 
 #[test]
 fn a_task_across_two_queues_and_two_serving_processes_completes_as_one_trace() {
@@ -146,65 +103,6 @@ fn a_task_across_two_queues_and_two_serving_processes_completes_as_one_trace() {
             "every completion links to its execution: {c:#?}"
         );
     }
-}
-
-fn template_file(name: &str, yaml: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("tasker-distributed-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let path = dir.join(name);
-    std::fs::write(&path, yaml).expect("write");
-    path
-}
-
-/// A private cluster, migrated with `queues` declared, and the environment that names it.
-fn migrated(queues: &[&str]) -> (PgCluster, [(&'static str, String); 1]) {
-    let pg = PgCluster::start();
-    let env = [("DATABASE_URL", pg.url())];
-    let mut migrate = command(&env);
-    migrate.arg("migrate");
-    for q in queues {
-        migrate.args(["--queue", q]);
-    }
-    let report = json_of(&mut migrate);
-    assert_eq!(report["queues"].as_array().map(Vec::len), Some(queues.len()));
-    (pg, env)
-}
-
-/// Submits `template` with `context`; returns the task uuid.
-fn submit(env: &[(&str, String)], template: &std::path::Path, context: &str) -> String {
-    json_of(
-        command(env)
-            .args(["submit", "--template"])
-            .arg(template)
-            .args(["--context", context]),
-    )["task_uuid"]
-        .as_str()
-        .expect("uuid")
-        .to_owned()
-}
-
-fn status(env: &[(&str, String)], task_uuid: &str) -> Value {
-    json_of(command(env).args(["status", task_uuid]))
-}
-
-/// Whether a worker holds the one message of `queue`: it has read it and set its visibility
-/// to the step's own timeout (which it does just before running the step), so a kill now
-/// leaves the message to reappear after that timeout, not the worker-wide default.
-fn claimed(pg: &PgCluster, queue: &str) -> bool {
-    pg.psql(&format!(
-        "SELECT count(*) FROM pgmq.q_worker_{queue}_queue WHERE read_ct = 1 AND vt < now() + interval '15 seconds'"
-    )) == "1"
-}
-
-fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if done() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    false
 }
 
 #[test]
@@ -411,7 +309,8 @@ fn a_lost_worker_with_no_attempts_left_fails_the_step_as_worker_lost_with_the_re
     }));
     doomed.kill().expect("SIGKILL");
     let _ = doomed.wait();
-    let rescuer = serve(&env, "lost", "rescuer");
+    let addr = tasker_testkit::free_port();
+    let rescuer = common::serve_on(&env, "lost", "rescuer", addr);
     assert!(wait_until(Duration::from_secs(30), || {
         status(&env, &task)["status"] != "running"
     }));
@@ -424,5 +323,16 @@ fn a_lost_worker_with_no_attempts_left_fails_the_step_as_worker_lost_with_the_re
         "the worker running attempt 1 was lost before it recorded a result"
     );
     assert_eq!(status["steps"]["after"]["status"], "skipped");
+    let metrics = common::get(addr, "/metrics").1;
+    assert_eq!(
+        common::sample(&metrics, r#"tasker_queue_redeliveries_total{queue="lost"}"#),
+        Some(1.0),
+        "{metrics}"
+    );
+    assert_eq!(
+        common::sample(&metrics, r#"tasker_steps_worker_lost_total{queue="lost"}"#),
+        Some(1.0),
+        "{metrics}"
+    );
     assert_eq!(terminate(rescuer)["redelivered"], 1);
 }

@@ -16,7 +16,9 @@
 mod error;
 mod metrics;
 mod migrate;
+mod outage;
 mod queue;
+mod record;
 mod rows;
 mod serve;
 mod submit;

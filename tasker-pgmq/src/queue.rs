@@ -119,13 +119,24 @@ pub(crate) async fn send(
         Some(tp) => json!({ "traceparent": tp }),
         None => json!({}),
     };
-    let id: i64 = sqlx::query_scalar("SELECT pgmq.send($1, $2, $3)")
-        .bind(&name)
-        .bind(message(ready))
-        .bind(headers)
-        .fetch_one(&mut *conn)
-        .await?;
+    // The wake-up rides in the same statement: PostgreSQL delivers it at commit, once per
+    // channel per transaction, and only if the transaction commits.
+    let id: i64 = sqlx::query_scalar(
+        "SELECT id FROM pgmq.send($1, $2, $3) AS id, pg_notify($4, '') AS woken",
+    )
+    .bind(&name)
+    .bind(message(ready))
+    .bind(headers)
+    .bind(channel(&name))
+    .fetch_one(&mut *conn)
+    .await?;
     Ok(id)
+}
+
+/// The notification channel of a PGMQ queue: the one PGMQ's own insert trigger uses, so a
+/// worker is also woken by producers that enable it.
+pub(crate) fn channel(pgmq_name: &str) -> String {
+    format!("pgmq.q_{pgmq_name}.INSERT")
 }
 
 #[cfg(test)]

@@ -1,16 +1,14 @@
 //! Serving step queues: claim a message, run its step, record the result, exactly once.
 //!
 //! A claim is a PGMQ read with a visibility timeout: the message stays in its queue, hidden,
-//! until the step's result is recorded, so a worker that dies mid-step leaves it to reappear
-//! and be taken by another. Recording is ONE transaction: the task row is locked, the sans-IO
-//! machine is rebuilt from the step rows (`Task::restore`), the result is applied, the newly
-//! ready steps are sent, every changed row is written and the message archived. A duplicate
-//! or late completion finds its step no longer in flight at that attempt and changes nothing
-//! but archiving its message. Handlers therefore run at least once; results count once.
+//! until the step's result is recorded (see `record`), so a worker that dies mid-step leaves
+//! it to reappear and be taken by another.
 //!
-//! A redelivered message (read more than once) is an attempt whose worker was lost: it is
-//! recorded as a retryable `worker_lost` failure, so the step is retried through the same
-//! path as any failure, or fails for good once its attempts are spent.
+//! Wake-ups are PostgreSQL notifications sent by the transactions that enqueue steps (on the
+//! channel PGMQ's own insert trigger uses), with polling as the fallback: a notification is
+//! only a hint, and a worker always claims by reading the queue. PGMQ's trigger is not used:
+//! it updates one throttle row per insert, so every transaction that sends to a queue would
+//! hold that row until it commits, and all of them would queue up behind each other.
 //!
 //! The loop is generic over how a step runs (`execute`), so the Rust worker, and later the
 //! Ruby and Python hosts, serve through this one implementation.
@@ -21,16 +19,16 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use serde_json::Value;
+use sqlx::Row;
 use sqlx::postgres::PgPool;
-use sqlx::{PgConnection, Row};
 use tasker_shared::types::StepExecutionResult;
-use tasker_shared::workflow::{Action, ReadyStep, Task, TaskStatus, TaskTemplate};
-use uuid::Uuid;
+use tasker_shared::workflow::ReadyStep;
 
 use crate::error::DbError;
 use crate::metrics::{DbHealth, ServeMetrics};
-use crate::queue::{self, step_queue};
-use crate::rows::{self, db_status};
+use crate::outage::Outage;
+use crate::queue;
+use crate::record::{Claimed, Handled, archive, handle};
 
 /// How a serving process claims work.
 #[derive(Debug, Clone)]
@@ -61,25 +59,6 @@ pub struct ServeReport {
     pub recorded: u64,
     pub duplicates: u64,
     pub redelivered: u64,
-}
-
-/// One claimed message.
-#[derive(Debug, Clone)]
-struct Claimed {
-    queue: String,
-    pgmq_queue: String,
-    msg_id: i64,
-    read_ct: i32,
-    task_uuid: Uuid,
-    step_uuid: Uuid,
-    attempt: u32,
-    traceparent: Option<String>,
-}
-
-enum Handled {
-    Recorded,
-    Duplicate,
-    Redelivered,
 }
 
 /// Serves `options.queues` until `shutdown` resolves, then stops claiming and finishes the
@@ -129,7 +108,13 @@ where
                 if room == 0 {
                     break;
                 }
-                match claim(pool, queue, name, options.visibility, room).await {
+                let claimed = alongside(
+                    &mut running,
+                    &mut report,
+                    claim(pool, queue, name, options.visibility, room),
+                )
+                .await;
+                match claimed {
                     Ok(claims) => {
                         outage.borrow_mut().over();
                         for claimed in claims {
@@ -152,12 +137,7 @@ where
                 tracing::info!(in_flight = running.len(), "serve: stopping; finishing the steps held");
                 stopping = true;
             }
-            Some(done) = running.next(), if !running.is_empty() => match done {
-                Ok(Handled::Recorded) => report.recorded += 1,
-                Ok(Handled::Duplicate) => report.duplicates += 1,
-                Ok(Handled::Redelivered) => report.redelivered += 1,
-                Err(e) => tracing::error!(error = %e, "serve: recording a step failed; its message will be redelivered"),
-            },
+            Some(done) = running.next(), if !running.is_empty() => tally(&mut report, done),
             () = tokio::time::sleep(pause), if room > 0 && !stopping => {}
             () = tokio::time::sleep_until(sample_at), if !stopping => {}
             woken = async {
@@ -174,7 +154,7 @@ where
         }
         if !stopping && sample_at <= tokio::time::Instant::now() {
             sample_at = tokio::time::Instant::now() + SAMPLE;
-            match metrics.sample(pool, &queues).await {
+            match alongside(&mut running, &mut report, metrics.sample(pool, &queues)).await {
                 Ok(()) => outage.borrow_mut().over(),
                 Err(e) => {
                     let _ = outage.borrow_mut().failed(&e);
@@ -187,57 +167,11 @@ where
             && outage.borrow().since.is_none()
             && relisten_at <= tokio::time::Instant::now()
         {
-            listener = listen(pool, &names).await;
+            listener = alongside(&mut running, &mut report, listen(pool, &names)).await;
             relisten_at = tokio::time::Instant::now() + RELISTEN;
         }
     }
     Ok(report)
-}
-
-/// A database outage, logged once when it starts and once when it ends (not per retry),
-/// with a backoff between retries that doubles up to 5 s.
-#[derive(Debug)]
-struct Outage {
-    since: Option<std::time::Instant>,
-    backoff: Duration,
-    health: DbHealth,
-}
-
-impl Outage {
-    const FIRST: Duration = Duration::from_millis(100);
-    const MAX: Duration = Duration::from_secs(5);
-
-    fn new(health: DbHealth) -> Self {
-        health.set(None);
-        Self {
-            since: None,
-            backoff: Self::FIRST,
-            health,
-        }
-    }
-
-    /// Records a failure; returns how long to wait before the next try.
-    fn failed(&mut self, e: &DbError) -> Duration {
-        self.health.set(Some(e.to_string()));
-        if self.since.is_none() {
-            tracing::error!(error = %e, "serve: the database is unreachable; retrying with backoff until it is back");
-            self.since = Some(std::time::Instant::now());
-            self.backoff = Self::FIRST;
-        } else {
-            self.backoff = (self.backoff * 2).min(Self::MAX);
-        }
-        self.backoff
-    }
-
-    fn over(&mut self) {
-        if let Some(since) = self.since.take() {
-            self.health.set(None);
-            tracing::info!(
-                down_ms = u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX),
-                "serve: the database is back"
-            );
-        }
-    }
 }
 
 /// How often the queue gauges of `/metrics` are read from PGMQ.
@@ -246,30 +180,10 @@ const SAMPLE: Duration = Duration::from_secs(2);
 /// How often a worker without a LISTEN connection tries to get one back.
 const RELISTEN: Duration = Duration::from_secs(5);
 
-/// PGMQ's insert notifications for `names` (enabled with no throttle, so a worker wakes at
-/// each send), on a dedicated connection; `None` when they cannot be had (polling remains).
+/// The notifications of `names`, on a dedicated connection; `None` when they cannot be had
+/// (polling remains).
 async fn listen(pool: &PgPool, names: &[String]) -> Option<sqlx::postgres::PgListener> {
-    for name in names {
-        let enabled: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM pgmq.notify_insert_throttle WHERE queue_name = $1 AND throttle_interval_ms = 0)",
-        )
-        .bind(name)
-        .fetch_one(pool)
-        .await
-        .unwrap_or(false);
-        if !enabled {
-            // Another worker enabling it at the same moment may make this one fail; the
-            // notifications are on either way.
-            if let Err(e) = sqlx::query("SELECT pgmq.enable_notify_insert($1, 0)")
-                .bind(name)
-                .execute(pool)
-                .await
-            {
-                tracing::debug!(error = %e, queue = %name, "serve: enabling insert notifications");
-            }
-        }
-    }
-    let channels: Vec<String> = names.iter().map(|n| format!("pgmq.q_{n}.INSERT")).collect();
+    let channels: Vec<String> = names.iter().map(|n| queue::channel(n)).collect();
     let mut listener = match sqlx::postgres::PgListener::connect_with(pool).await {
         Ok(l) => l,
         Err(e) => {
@@ -285,6 +199,37 @@ async fn listen(pool: &PgPool, names: &[String]) -> Option<sqlx::postgres::PgLis
         Err(e) => {
             tracing::warn!(error = %e, "serve: LISTEN is unavailable; polling only");
             None
+        }
+    }
+}
+
+/// Awaits `fut` while the steps in flight go on running and recording: a recording must
+/// never wait for the loop, which may itself be waiting for a connection a recording holds.
+async fn alongside<T, S>(
+    running: &mut FuturesUnordered<S>,
+    report: &mut ServeReport,
+    fut: impl Future<Output = T>,
+) -> T
+where
+    S: Future<Output = Result<Handled, DbError>>,
+{
+    let mut fut = std::pin::pin!(fut);
+    loop {
+        tokio::select! {
+            biased;
+            out = &mut fut => return out,
+            Some(done) = running.next(), if !running.is_empty() => tally(report, done),
+        }
+    }
+}
+
+fn tally(report: &mut ServeReport, done: Result<Handled, DbError>) {
+    match done {
+        Ok(Handled::Recorded) => report.recorded += 1,
+        Ok(Handled::Duplicate) => report.duplicates += 1,
+        Ok(Handled::Redelivered) => report.redelivered += 1,
+        Err(e) => {
+            tracing::error!(error = %e, "serve: recording a step failed; its message will be redelivered")
         }
     }
 }
@@ -338,225 +283,4 @@ async fn claim(
         });
     }
     Ok(out)
-}
-
-async fn archive(pool: &PgPool, pgmq_queue: &str, msg_id: i64) -> Result<(), DbError> {
-    sqlx::query("SELECT pgmq.archive($1, $2)")
-        .bind(pgmq_queue)
-        .bind(msg_id)
-        .execute(pool)
-        .await?;
-    Ok(())
-}
-
-/// A task as its rows hold it.
-struct Loaded {
-    task: Task,
-    template: TaskTemplate,
-    step_name: String,
-}
-
-async fn load(
-    conn: &mut PgConnection,
-    claimed: &Claimed,
-    lock: bool,
-) -> Result<Option<Loaded>, DbError> {
-    let Some(row) = rows::task_row(conn, claimed.task_uuid, lock).await? else {
-        return Ok(None);
-    };
-    let (records, mut names) = rows::step_records(conn, claimed.task_uuid).await?;
-    let Some(step_name) = names.remove(&claimed.step_uuid) else {
-        return Ok(None);
-    };
-    let task = Task::restore(
-        row.template.clone(),
-        row.context,
-        claimed.task_uuid,
-        row.correlation_id,
-        &records,
-    )
-    .map_err(|e| DbError::Invalid(e.to_string()))?
-    .with_traceparent(row.traceparent);
-    Ok(Some(Loaded {
-        task,
-        template: row.template,
-        step_name,
-    }))
-}
-
-/// The claimed step at the attempt its message names, if it is still waiting for it.
-fn current(loaded: &Loaded, claimed: &Claimed) -> Option<ReadyStep> {
-    loaded
-        .task
-        .in_flight_step(&loaded.step_name)
-        .filter(|r| r.sequence.workflow_step.attempt == claimed.attempt)
-}
-
-async fn handle<F, Fut>(
-    pool: &PgPool,
-    claimed: Claimed,
-    execute: &F,
-    options: &ServeOptions,
-    outage: &std::cell::RefCell<Outage>,
-    metrics: &ServeMetrics,
-) -> Result<Handled, DbError>
-where
-    F: Fn(ReadyStep) -> Fut,
-    Fut: Future<Output = StepExecutionResult>,
-{
-    let ready = {
-        let mut conn = pool.acquire().await?;
-        load(&mut conn, &claimed, false)
-            .await?
-            .as_ref()
-            .and_then(|l| current(l, &claimed))
-    };
-    let Some(mut ready) = ready else {
-        archive(pool, &claimed.pgmq_queue, claimed.msg_id).await?;
-        return Ok(Handled::Duplicate);
-    };
-    if claimed.read_ct > 1 {
-        // The worker that read it before never recorded it: that attempt is lost.
-        let lost = StepExecutionResult::failure(
-            claimed.step_uuid,
-            format!(
-                "the worker running attempt {} was lost before it recorded a result",
-                claimed.attempt
-            ),
-            "worker_lost",
-            true,
-            0,
-        );
-        if let Handled::Recorded =
-            record_retrying(pool, &claimed, lost, options.visibility, outage).await?
-        {
-            metrics.worker_lost(&claimed.queue);
-        }
-        return Ok(Handled::Redelivered);
-    }
-    if let Some(ms) = ready.sequence.workflow_step.timeout_ms {
-        // The step's own timeout bounds how long its message stays hidden: a worker lost
-        // mid-step costs that, not the worker-wide default.
-        let secs = ms.div_ceil(1000) + options.visibility_margin.as_secs();
-        sqlx::query("SELECT pgmq.set_vt($1, $2, $3)")
-            .bind(&claimed.pgmq_queue)
-            .bind(claimed.msg_id)
-            .bind(i32::try_from(secs).unwrap_or(i32::MAX))
-            .execute(pool)
-            .await?;
-    }
-    if claimed.traceparent.is_some() {
-        ready.message.traceparent.clone_from(&claimed.traceparent);
-    }
-    let result = execute(ready).await;
-    record_retrying(pool, &claimed, result, options.visibility, outage).await
-}
-
-/// [`record`], retried with backoff while the database is unreachable (a restart, a
-/// failover), for up to `patience`: a result already computed is not given up for an
-/// outage shorter than that. Past it, the message reappears and the attempt counts as lost.
-async fn record_retrying(
-    pool: &PgPool,
-    claimed: &Claimed,
-    result: StepExecutionResult,
-    patience: Duration,
-    outage: &std::cell::RefCell<Outage>,
-) -> Result<Handled, DbError> {
-    let deadline = tokio::time::Instant::now() + patience;
-    let mut backoff = Outage::FIRST;
-    loop {
-        match record(pool, claimed, result.clone()).await {
-            Ok(h) => {
-                outage.borrow_mut().over();
-                return Ok(h);
-            }
-            Err(e @ (DbError::Sql(_) | DbError::Unreachable { .. }))
-                if tokio::time::Instant::now() + backoff < deadline =>
-            {
-                let _ = outage.borrow_mut().failed(&e);
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Outage::MAX);
-            }
-            Err(e) => return Err(e),
-        }
-    }
-}
-
-/// Records one attempt's result in one transaction (see the module docs).
-async fn record(
-    pool: &PgPool,
-    claimed: &Claimed,
-    result: StepExecutionResult,
-) -> Result<Handled, DbError> {
-    let mut tx = pool.begin().await?;
-    let loaded = load(&mut tx, claimed, true).await?;
-    let Some(mut loaded) = loaded.filter(|l| current(l, claimed).is_some()) else {
-        archive_in(&mut tx, claimed).await?;
-        tx.commit().await?;
-        return Ok(Handled::Duplicate);
-    };
-    let before = loaded.task.outcome().steps;
-    let actions = loaded
-        .task
-        .on_result(result)
-        .map_err(|e| DbError::Invalid(e.to_string()))?;
-    for action in &actions {
-        if let Action::Dispatch(ready) = action {
-            let step = loaded
-                .template
-                .steps
-                .iter()
-                .find(|s| s.name == ready.sequence.workflow_step.name)
-                .ok_or_else(|| {
-                    DbError::Invalid("a dispatched step is not in its template".into())
-                })?;
-            queue::send(&mut tx, step_queue(&loaded.template, step), ready).await?;
-        }
-    }
-    let outcome = loaded.task.outcome();
-    for (name, rec) in &outcome.steps {
-        if before.get(name) == Some(rec) {
-            continue;
-        }
-        sqlx::query(
-            "UPDATE tasker.steps SET status = $1, attempts = $2, result = $3, error = $4, error_type = $5,
-                 execution_time_ms = $6, updated_at = now()
-             WHERE task_uuid = $7 AND name = $8",
-        )
-        .bind(db_status(rec.status))
-        .bind(i32::try_from(rec.attempts).unwrap_or(i32::MAX))
-        .bind((!rec.result.is_null()).then(|| rec.result.clone()))
-        .bind(&rec.error)
-        .bind(&rec.error_type)
-        .bind(i64::try_from(rec.execution_time_ms).unwrap_or(i64::MAX))
-        .bind(claimed.task_uuid)
-        .bind(name)
-        .execute(&mut *tx)
-        .await?;
-    }
-    if let Some(status) = match loaded.task.status() {
-        TaskStatus::Complete => Some("complete"),
-        TaskStatus::Error => Some("error"),
-        TaskStatus::Pending | TaskStatus::Running => None,
-    } {
-        sqlx::query(
-            "UPDATE tasker.tasks SET status = $1, finished_at = now() WHERE task_uuid = $2",
-        )
-        .bind(status)
-        .bind(claimed.task_uuid)
-        .execute(&mut *tx)
-        .await?;
-    }
-    archive_in(&mut tx, claimed).await?;
-    tx.commit().await?;
-    Ok(Handled::Recorded)
-}
-
-async fn archive_in(conn: &mut PgConnection, claimed: &Claimed) -> Result<(), DbError> {
-    sqlx::query("SELECT pgmq.archive($1, $2)")
-        .bind(&claimed.pgmq_queue)
-        .bind(claimed.msg_id)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
 }

@@ -244,7 +244,7 @@ fn sigterm_during_a_step_finishes_it_before_exiting() {
     let (pg, env) = migrated(&["terms"]);
     let template = template_file(
         "term.yaml",
-        "namespace: terms\nname: nap\nsteps:\n  - {name: nap, handler: sleep}\n",
+        "namespace: terms\nname: nap\nsteps:\n  - {name: nap, handler: sleep, timeout_ms: 5000}\n",
     );
     let server = serve(&env, "terms", "terms");
     let task = submit(&env, &template, r#"{"sleep_ms": 1500}"#);

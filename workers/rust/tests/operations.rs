@@ -104,3 +104,75 @@ fn a_serving_worker_reports_queue_depth_claims_and_whether_the_database_answers(
     );
     assert_eq!(terminate(server)["recorded"], 3);
 }
+
+#[test]
+fn four_serving_processes_complete_two_thousand_tasks_and_record_no_step_twice() {
+    const TASKS: usize = 2_000;
+    let (pg, env) = migrated(&["shared"]);
+    let template = tasker_shared::workflow::TaskTemplate::from_yaml(
+        "namespace: shared\nname: pair\nsteps:\n  - {name: first, handler: square}\n  - {name: second, handler: square, depends_on: [first]}\n",
+    )
+    .expect("template");
+    let servers: Vec<_> = (0..4)
+        .map(|i| {
+            common::command(&env)
+                .args(["serve", "--queue", "shared", "--concurrency", "4"])
+                .env("OTEL_SERVICE_NAME", format!("shared-{i}"))
+                // Thousands of step lines: more than a pipe holds unread.
+                .env("RUST_LOG", "warn")
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("spawn serve")
+        })
+        .collect();
+    // Submitted through the library while the four serve: claims race submissions too.
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let tasks: Vec<tasker_pgmq::Uuid> = rt.block_on(async {
+        let pool = tasker_pgmq::connect(&pg.url(), 4).await.expect("pool");
+        let mut tasks = Vec::with_capacity(TASKS);
+        for i in 0..TASKS {
+            let context = serde_json::json!({ "even_number": 2 * (i % 7) + 2 });
+            let submitted = tasker_pgmq::submit(&pool, template.clone(), context)
+                .await
+                .expect("submit");
+            tasks.push(submitted.task_uuid);
+        }
+        tasks
+    });
+    let done = || {
+        pg.psql("SELECT count(*) FROM tasker.tasks WHERE status = 'complete'") == TASKS.to_string()
+    };
+    assert!(
+        wait_until(Duration::from_secs(180), done),
+        "{} of {TASKS} complete",
+        pg.psql("SELECT count(*) FROM tasker.tasks WHERE status = 'complete'")
+    );
+    let reports: Vec<Value> = servers.into_iter().map(terminate).collect();
+    let recorded: u64 = reports
+        .iter()
+        .map(|r| r["recorded"].as_u64().expect("n"))
+        .sum();
+    assert_eq!(recorded, 2 * TASKS as u64, "{reports:?}");
+    assert!(
+        reports.iter().all(|r| r["recorded"].as_u64() > Some(0)),
+        "every process took a share: {reports:?}"
+    );
+    // One message per step, each archived once, each step run once.
+    assert_eq!(
+        pg.psql(
+            "SELECT count(*), count(DISTINCT message->>'step_uuid') FROM pgmq.a_worker_shared_queue"
+        ),
+        format!("{}|{}", 2 * TASKS, 2 * TASKS)
+    );
+    assert_eq!(
+        pg.psql("SELECT count(*) FROM tasker.steps WHERE status = 'complete' AND attempts = 1"),
+        (2 * TASKS).to_string()
+    );
+    assert_eq!(
+        pg.psql("SELECT count(*) FROM pgmq.q_worker_shared_queue"),
+        "0"
+    );
+    let sample_task = status(&env, &tasks[3].to_string());
+    assert_eq!(sample_task["step_results"]["second"], 8 * 8 * 8 * 8);
+}

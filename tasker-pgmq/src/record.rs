@@ -225,7 +225,7 @@ async fn record(
         }
         sqlx::query(
             "UPDATE tasker.steps SET status = $1, attempts = $2, result = $3, error = $4, error_type = $5,
-                 execution_time_ms = $6, updated_at = now()
+                 execution_time_ms = $6, last_traceparent = $9, updated_at = now()
              WHERE task_uuid = $7 AND name = $8",
         )
         .bind(db_status(rec.status))
@@ -236,6 +236,7 @@ async fn record(
         .bind(i64::try_from(rec.execution_time_ms).unwrap_or(i64::MAX))
         .bind(claimed.task_uuid)
         .bind(name)
+        .bind(&rec.last_traceparent)
         .execute(&mut *tx)
         .await?;
     }

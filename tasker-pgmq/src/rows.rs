@@ -79,7 +79,7 @@ pub(crate) async fn step_records(
     let mut records = BTreeMap::new();
     let mut names = HashMap::new();
     for r in sqlx::query(
-        "SELECT step_uuid, name, status, attempts, result, error, error_type, execution_time_ms FROM tasker.steps WHERE task_uuid = $1",
+        "SELECT step_uuid, name, status, attempts, result, error, error_type, execution_time_ms, last_traceparent FROM tasker.steps WHERE task_uuid = $1",
     )
     .bind(task_uuid)
     .fetch_all(&mut *conn)
@@ -98,6 +98,7 @@ pub(crate) async fn step_records(
                 error_type: r.try_get("error_type")?,
                 execution_time_ms: u64::try_from(r.try_get::<i64, _>("execution_time_ms")?)
                     .unwrap_or(0),
+                last_traceparent: r.try_get("last_traceparent")?,
             },
         );
     }

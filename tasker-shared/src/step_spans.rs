@@ -54,6 +54,15 @@ pub fn execution_span(ready: &ReadyStep) -> (Span, Option<TraceIds>) {
             Err(e) => tracing::warn!(error = %e, "step message has a malformed traceparent"),
         }
     }
+    if let Some(tp) = ready
+        .message
+        .previous_traceparent
+        .as_deref()
+        .and_then(|tp| TraceParent::parse(tp).ok())
+    {
+        // A retry: the attempt before it, in whichever process ran it.
+        trace_context::add_link(&span, tp.to_span_context());
+    }
     let ids = trace_context::span_ids(&span);
     (span, ids)
 }
@@ -232,6 +241,7 @@ fn into_result(c: StepExecutionCompletionEvent, measured_ms: u64) -> StepExecuti
             },
             retryable,
             worker_id: None,
+            execution_traceparent: None,
             custom,
         },
     }

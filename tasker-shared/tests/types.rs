@@ -117,6 +117,7 @@ fn a_step_message_round_trips() {
         step_uuid: Uuid::new_v4(),
         correlation_id: Uuid::new_v4(),
         traceparent: None,
+        previous_traceparent: None,
     };
     let v = serde_json::to_value(&m).expect("serialize");
     assert!(v.get("traceparent").is_none());

@@ -25,7 +25,9 @@ pub(crate) fn handle_outcome(
         BridgeOutcome::TimedOut { after } => step_spans::timed_out(event.step_uuid, millis(after)),
         BridgeOutcome::Stopped => step_spans::abandoned(event.step_uuid),
     };
-    result.with_worker_id(worker_id)
+    result
+        .with_worker_id(worker_id)
+        .with_execution_traceparent(exec.map(|i| i.traceparent.clone()))
 }
 
 fn millis(d: Duration) -> u64 {

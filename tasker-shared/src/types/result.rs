@@ -14,6 +14,10 @@ pub struct StepExecutionMetadata {
     pub retryable: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub worker_id: Option<String>,
+    /// The traceparent of this attempt's `worker.step_execution` span, set by the worker that
+    /// ran it: the next attempt's execution span links to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_traceparent: Option<String>,
     /// Anything else the handler returned as metadata.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub custom: Map<String, Value>,
@@ -30,6 +34,7 @@ impl Default for StepExecutionMetadata {
             error_type: None,
             retryable: true,
             worker_id: None,
+            execution_traceparent: None,
             custom: Map::new(),
         }
     }
@@ -88,6 +93,13 @@ impl StepExecutionResult {
     /// Records which worker ran the attempt.
     pub fn with_worker_id(mut self, worker_id: impl Into<String>) -> Self {
         self.metadata.worker_id = Some(worker_id.into());
+        self
+    }
+
+    /// The result, naming the execution span of its attempt (see
+    /// [`StepExecutionMetadata::execution_traceparent`]).
+    pub fn with_execution_traceparent(mut self, traceparent: Option<String>) -> Self {
+        self.metadata.execution_traceparent = traceparent;
         self
     }
 }

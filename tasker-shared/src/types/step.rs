@@ -11,6 +11,10 @@ pub struct StepMessage {
     /// The task's root span, so that every step of a task lands in one trace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub traceparent: Option<String>,
+    /// For a retry, the previous attempt's `worker.step_execution` span: the retry's
+    /// execution span links to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_traceparent: Option<String>,
 }
 
 /// The task a step belongs to.

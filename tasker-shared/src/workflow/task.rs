@@ -83,6 +83,10 @@ pub struct StepRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_type: Option<String>,
     pub execution_time_ms: u64,
+    /// The latest attempt's execution span (kept by the database for the next attempt's
+    /// link; not part of a task's printed result).
+    #[serde(skip)]
+    pub last_traceparent: Option<String>,
 }
 
 /// The result of a task.
@@ -218,7 +222,8 @@ impl Task {
                         r.execution_time_ms,
                     )
                 }),
-            };
+            }
+            .map(|last| last.with_execution_traceparent(r.last_traceparent.clone()));
             started |= r.status != StepStatus::Pending || r.attempts > 0;
         }
         let done = |st: StepStatus| st == StepStatus::Complete;
@@ -397,12 +402,18 @@ impl Task {
             })
             .collect();
         let state = &self.steps[i];
+        // On a retry, `last` is the attempt before it.
+        let previous_traceparent = (state.attempts > 1)
+            .then(|| state.last.as_ref())
+            .flatten()
+            .and_then(|r| r.metadata.execution_traceparent.clone());
         ReadyStep {
             message: StepMessage {
                 task_uuid: self.task_uuid,
                 step_uuid: state.uuid,
                 correlation_id: self.correlation_id,
                 traceparent: self.traceparent.clone(),
+                previous_traceparent,
             },
             sequence: TaskSequenceStep {
                 task: TaskInfo {
@@ -453,6 +464,7 @@ impl Task {
                     _ => failed.and_then(|r| r.metadata.error_type.clone()),
                 },
                 execution_time_ms: last.map(|r| r.metadata.execution_time_ms).unwrap_or(0),
+                last_traceparent: last.and_then(|r| r.metadata.execution_traceparent.clone()),
             };
             steps.insert(tmpl.name.clone(), record);
         }

@@ -336,3 +336,60 @@ fn a_lost_worker_with_no_attempts_left_fails_the_step_as_worker_lost_with_the_re
     );
     assert_eq!(terminate(rescuer)["redelivered"], 1);
 }
+
+#[test]
+fn a_retried_step_execution_links_to_the_attempt_before_it_through_the_database() {
+    let (_pg, env) = migrated(&["retries"]);
+    let collector = Collector::start();
+    let env = [
+        env[0].clone(),
+        ("TELEMETRY_ENABLED", "true".to_owned()),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.http_endpoint()),
+    ];
+    // Each attempt times out; the second is a retry, dispatched from the database's record
+    // of the first (every result is recorded by a machine reloaded from the rows).
+    let template = template_file(
+        "retries.yaml",
+        "namespace: retries\nname: slow\nsteps:\n  - {name: slow, handler: sleep, timeout_ms: 300, max_attempts: 2}\n",
+    );
+    let server = serve(&env, "retries", "retries");
+    let task = submit(&env, &template, r#"{"sleep_ms": 1000}"#);
+    assert!(wait_until(Duration::from_secs(30), || {
+        status(&env, &task)["status"] != "running"
+    }));
+    let result = status(&env, &task);
+    assert_eq!(result["steps"]["slow"]["attempts"], 2, "{result:#}");
+    assert_eq!(result["steps"]["slow"]["error_type"], "timeout");
+    assert!(
+        result["steps"]["slow"].get("last_traceparent").is_none(),
+        "the link's bookkeeping is not part of the result: {result:#}"
+    );
+    terminate(server);
+
+    let trace_id = result["trace_id"].as_str().expect("trace").to_owned();
+    let spans = collector.wait_for(Duration::from_secs(15), |s| {
+        s.iter()
+            .filter(|x| x.trace_id == trace_id && x.name == "worker.step_execution")
+            .count()
+            >= 2
+    });
+    let attempt = |n: &str| {
+        spans
+            .iter()
+            .find(|s| {
+                s.trace_id == trace_id
+                    && s.name == "worker.step_execution"
+                    && s.attr("attempt") == Some(n)
+            })
+            .unwrap_or_else(|| panic!("no execution span of attempt {n}: {spans:#?}"))
+    };
+    let (first, second) = (attempt("1"), attempt("2"));
+    assert!(first.links.is_empty(), "{first:#?}");
+    assert_eq!(second.links.len(), 1, "{second:#?}");
+    assert_eq!(second.links[0].span_id, first.span_id);
+    assert_eq!(second.links[0].trace_id, trace_id);
+    assert_eq!(
+        second.parent_id, first.parent_id,
+        "both attempts are children of the task's root"
+    );
+}

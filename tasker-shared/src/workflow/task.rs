@@ -403,9 +403,10 @@ impl Task {
             .collect();
         let state = &self.steps[i];
         // On a retry, `last` is the attempt before it.
-        let previous_traceparent = (state.attempts > 1)
-            .then(|| state.last.as_ref())
-            .flatten()
+        let previous_traceparent = state
+            .last
+            .as_ref()
+            .filter(|_| state.attempts > 1)
             .and_then(|r| r.metadata.execution_traceparent.clone());
         ReadyStep {
             message: StepMessage {

@@ -16,6 +16,7 @@ PY_TEST_VENV  := $(ROOT)/target/py-test-venv
 PY_TEST_DEPS  := pytest opentelemetry-sdk opentelemetry-exporter-otlp-proto-http mypy
 BENCH_NODE_DIR := $(ROOT)/target/bench-node
 RUBY_GEM_HOME := $(ROOT)/target/ruby-gem-home
+DBOS_VENV     := $(ROOT)/target/bench-dbos-venv
 APT_PACKAGES  := libpython3.11 ruby ruby-dev libclang-dev chromium postgresql
 WASM_DIR      := $(ROOT)/workers/wasm
 WASM_OUT      := $(ROOT)/target/wasm-pkg
@@ -130,14 +131,16 @@ demo: setup ## Run linear_workflow and show its one trace at a real collector
 	ROTEL_AGENT=$(ROOT)/scripts/rotel-agent $(CARGO) run -q -p tasker-worker-rust --example demo
 
 bench-deps: setup ruby-install wasm-pkg $(PY_TEST_VENV)/bin/python
-	$(CARGO) build --release -q -p tasker-worker-rust --example bench
+	$(CARGO) build --release -q -p tasker-worker-rust --example bench --example distributed_bench --bin tasker-worker-rust
+	@test -x $(DBOS_VENV)/bin/python || $(PYTHON) -m venv $(DBOS_VENV)
+	@$(DBOS_VENV)/bin/python -c 'import dbos' 2>/dev/null || $(DBOS_VENV)/bin/pip install -q 'dbos==3.4.*'
 	@$(VENV)/bin/python -c 'import matplotlib' 2>/dev/null || $(VENV)/bin/pip install -q matplotlib
 	rm -rf $(BENCH_NODE_DIR) && mkdir -p $(BENCH_NODE_DIR)
 	cd $(BENCH_NODE_DIR) && echo '{"name":"tasker-bench","private":true}' > package.json \
 	  && npm install --silent --no-audit --no-fund $(WASM_OUT)/tasker-core-wasm-*.tgz @opentelemetry/sdk-trace-base@2 @opentelemetry/exporter-trace-otlp-http@0
 	cp $(ROOT)/bench/node_bench.mjs $(BENCH_NODE_DIR)/
 
-BENCH_ARGS = --py-bench-python $(PY_TEST_VENV)/bin/python --node-bench-dir $(BENCH_NODE_DIR) --gem-home $(RUBY_GEM_HOME)
+BENCH_ARGS = --py-bench-python $(PY_TEST_VENV)/bin/python --node-bench-dir $(BENCH_NODE_DIR) --gem-home $(RUBY_GEM_HOME) --dbos-python $(DBOS_VENV)/bin/python
 
 bench: bench-deps ## Measure every worker; writes docs/benchmarks.md, bench/results.json, bench/chart.png
 	$(VENV)/bin/python $(ROOT)/bench/run.py $(BENCH_ARGS)

@@ -22,6 +22,8 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
+import distributed
+
 ROOT = Path(__file__).resolve().parents[1]
 
 TARGETS = {
@@ -261,6 +263,8 @@ def write_markdown(path: Path, r: Dict[str, Any], d: Dict[str, Any], meta: Dict[
                  "costs spans, counted and reported, never steps):\n")
         for row in lost:
             L.append(f"- {row['language']} {row['mode']} c={row['concurrency']}: {row['export_error']}")
+    if "distributed" in r:
+        L.extend(distributed.markdown(r["distributed"]))
     L.append("\n## Findings and what changed\n")
     L.extend(FINDINGS)
     L.append("\n## Reproduce\n")
@@ -428,6 +432,7 @@ def main() -> None:
     p.add_argument("--py-bench-python", required=True)
     p.add_argument("--node-bench-dir", required=True)
     p.add_argument("--gem-home", required=True)
+    p.add_argument("--dbos-python", help="a Python with PyPI's dbos, for the distributed peer")
     p.add_argument("--render-only", action="store_true", help="rewrite the page and chart from bench/results.json")
     a = p.parse_args()
     if a.render_only:
@@ -446,6 +451,7 @@ def main() -> None:
         results = measure(runner, collector.endpoint, leak_steps)
     finally:
         collector.stop()
+    results["distributed"] = distributed.measure(a.smoke, a.dbos_python)
     derived = derive(results)
     cpu = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
                 if l.startswith("model name")), platform.processor())
@@ -467,7 +473,8 @@ def main() -> None:
     print(f"wrote {out_dir / 'docs/benchmarks.md'}, {out_dir / 'bench/results.json'}, {out_dir / 'bench/chart.png'}")
     if a.smoke:
         text = (out_dir / "docs/benchmarks.md").read_text()
-        missing = [s for s in ("## Step round trip", "## Baselines", "## Start-up and memory") if s not in text]
+        missing = [s for s in ("## Step round trip", "## Baselines", "## Start-up and memory", "## Distributed",
+                               "DBOS, 8 threads") if s not in text]
         if missing or re.search(r"\bnan\b", text):
             sys.exit(f"benchmark smoke run produced an incomplete page: {missing}")
         print("benchmark smoke run: every figure produced")

@@ -11,6 +11,8 @@ pub(crate) enum Command {
         queues: Vec<String>,
         concurrency: Option<usize>,
         poll_interval: std::time::Duration,
+        /// `--no-notify`: poll only (PgBouncer in transaction mode cannot LISTEN).
+        notify: bool,
     },
 }
 
@@ -43,6 +45,7 @@ pub(crate) fn parse(cmd: &str, mut argv: impl Iterator<Item = String>) -> Result
     let (mut queues, mut concurrency) = (Vec::new(), None);
     let (mut wait, mut timeout) = (false, std::time::Duration::from_secs(30));
     let mut poll_interval = std::time::Duration::from_millis(500);
+    let mut notify = true;
     while let Some(arg) = argv.next() {
         let mut value = || argv.next().ok_or_else(|| format!("{arg} needs a value"));
         match arg.as_str() {
@@ -55,6 +58,7 @@ pub(crate) fn parse(cmd: &str, mut argv: impl Iterator<Item = String>) -> Result
             }
             "--queue" if cmd == "serve" || cmd == "migrate" => queues.push(value()?),
             "--wait" if cmd == "submit" => wait = true,
+            "--no-notify" if cmd == "serve" => notify = false,
             "--poll-interval-ms" if cmd == "serve" => {
                 let text = value()?;
                 poll_interval = text
@@ -99,6 +103,7 @@ pub(crate) fn parse(cmd: &str, mut argv: impl Iterator<Item = String>) -> Result
             queues,
             concurrency,
             poll_interval,
+            notify,
         },
         _ => match positional.as_slice() {
             [task] => Command::Once(Once::Status {
@@ -125,7 +130,8 @@ pub(crate) fn run(parsed: Parsed) -> Result<u8, Box<dyn std::error::Error>> {
             queues,
             concurrency,
             poll_interval,
-        } => return serve(&url, queues, concurrency, poll_interval),
+            notify,
+        } => return serve(&url, queues, concurrency, poll_interval, notify),
         Command::Once(once) => once,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -223,6 +229,7 @@ fn serve(
     queues: Vec<String>,
     concurrency: Option<usize>,
     poll_interval: std::time::Duration,
+    notify: bool,
 ) -> Result<u8, Box<dyn std::error::Error>> {
     let mut config = tasker_worker::WorkerConfig::from_env()?;
     if let Some(n) = concurrency {
@@ -236,7 +243,7 @@ fn serve(
         visibility: config.handler_timeout + std::time::Duration::from_secs(5),
         visibility_margin: std::time::Duration::from_secs(2),
         poll_interval,
-        notify: true,
+        notify,
         health: tasker_pgmq::DbHealth::default(),
     };
     // A connection per step in flight, and two for claims.

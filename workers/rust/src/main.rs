@@ -25,7 +25,7 @@ const USAGE: &str = "usage: tasker-worker-rust run --template FILE [--context JS
        tasker-worker-rust migrate [--queue Q]... [--database-url URL]
        tasker-worker-rust submit --template FILE [--context JSON] [--wait [--timeout S]] [--database-url URL]
        tasker-worker-rust status TASK_UUID [--database-url URL]
-       tasker-worker-rust serve --queue Q [--queue Q]... [--concurrency N] [--poll-interval-ms MS] [--database-url URL]
+       tasker-worker-rust serve --queue Q [--queue Q]... [--concurrency N] [--poll-interval-ms MS] [--no-notify] [--database-url URL]
 
 run      Runs one task in this process with the example handlers (square,
          sum_dependencies, sleep) and prints the result as JSON. Telemetry follows
@@ -42,10 +42,12 @@ submit   Submits a task to the database and prints {task_uuid, correlation_id,
          1 error, 2 still running after --timeout (default 30 s).
 status   Prints the task's result so far, in run's shape (status running, complete
          or error).
-serve    Declares the named queues and runs the steps waiting there with the example handlers until
-         SIGINT/SIGTERM, then stops claiming, finishes what it holds and exits 0. It
-         wakes on PGMQ's insert notifications, and polls every --poll-interval-ms
-         (default 500) for what a notification missed.";
+serve    Declares the named queues and runs the steps waiting there with the example
+         handlers until SIGINT/SIGTERM, then stops claiming, finishes what it holds and
+         exits 0. It
+         wakes on the notifications of the transactions that enqueue steps, and polls
+         every --poll-interval-ms (default 500) for what a notification missed;
+         --no-notify polls only (PgBouncer in transaction mode cannot LISTEN).";
 
 struct Args {
     template: String,

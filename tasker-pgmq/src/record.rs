@@ -99,6 +99,7 @@ fn current(loaded: &Loaded, claimed: &Claimed) -> Option<ReadyStep> {
 
 pub(crate) async fn handle<F, Fut>(
     pool: &PgPool,
+    claims: &PgPool,
     claimed: Claimed,
     execute: &F,
     options: &ServeOptions,
@@ -147,7 +148,7 @@ where
             .bind(&claimed.pgmq_queue)
             .bind(claimed.msg_id)
             .bind(i32::try_from(secs).unwrap_or(i32::MAX))
-            .execute(pool)
+            .execute(claims)
             .await?;
     }
     if claimed.traceparent.is_some() {

@@ -74,6 +74,7 @@ where
     Fut: Future<Output = StepExecutionResult>,
 {
     let names = queue::declare_queues(pool, &options.queues).await?;
+    let claiming = claim_pool(pool, &options);
     let queues: Vec<(String, String)> = options.queues.iter().cloned().zip(names.clone()).collect();
     let metrics = ServeMetrics::new();
     let mut sample_at = tokio::time::Instant::now();
@@ -111,7 +112,7 @@ where
                 let claimed = alongside(
                     &mut running,
                     &mut report,
-                    claim(pool, queue, name, options.visibility, room),
+                    claim(&claiming, queue, name, options.visibility, room),
                 )
                 .await;
                 match claimed {
@@ -121,8 +122,9 @@ where
                             report.claimed += 1;
                             room -= 1;
                             metrics.claimed(queue, claimed.read_ct > 1);
-                            running
-                                .push(handle(pool, claimed, &execute, &options, &outage, &metrics));
+                            running.push(handle(
+                                pool, &claiming, claimed, &execute, &options, &outage, &metrics,
+                            ));
                         }
                     }
                     Err(e) => {
@@ -154,7 +156,13 @@ where
         }
         if !stopping && sample_at <= tokio::time::Instant::now() {
             sample_at = tokio::time::Instant::now() + SAMPLE;
-            match alongside(&mut running, &mut report, metrics.sample(pool, &queues)).await {
+            match alongside(
+                &mut running,
+                &mut report,
+                metrics.sample(&claiming, &queues),
+            )
+            .await
+            {
                 Ok(()) => outage.borrow_mut().over(),
                 Err(e) => {
                     let _ = outage.borrow_mut().failed(&e);
@@ -179,6 +187,20 @@ const SAMPLE: Duration = Duration::from_secs(2);
 
 /// How often a worker without a LISTEN connection tries to get one back.
 const RELISTEN: Duration = Duration::from_secs(5);
+
+/// Connections for claims, visibility changes and metric samples, whose commits need not
+/// wait for the disk (`synchronous_commit = off`): a claim lost with a crash of the database
+/// only makes its message visible again, which is what a lost worker's claim does anyway.
+/// The transaction that records a result stays on `pool`, durable.
+fn claim_pool(pool: &PgPool, options: &ServeOptions) -> PgPool {
+    let connect = (*pool.connect_options())
+        .clone()
+        .options([("synchronous_commit", "off")]);
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(u32::try_from(options.concurrency.clamp(1, 4)).unwrap_or(4))
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_lazy_with(connect)
+}
 
 /// The notifications of `names`, on a dedicated connection; `None` when they cannot be had
 /// (polling remains).

@@ -107,30 +107,51 @@ pub(crate) fn message(ready: &ReadyStep) -> Value {
     })
 }
 
-/// Sends one step attempt to its queue, in the caller's transaction. The queue was declared
-/// before its task was accepted (see [`check_declared`]).
-pub(crate) async fn send(
+/// Sends step attempts, each to its queue, in the caller's transaction: one statement per
+/// queue. Each queue was declared before its task was accepted (see [`check_declared`]).
+pub(crate) async fn send_all(
     conn: &mut PgConnection,
-    queue: &str,
-    ready: &ReadyStep,
-) -> Result<i64, DbError> {
-    let name = pgmq_queue_name(queue)?;
-    let headers = match &ready.message.traceparent {
-        Some(tp) => json!({ "traceparent": tp }),
-        None => json!({}),
-    };
-    // The wake-up rides in the same statement: PostgreSQL delivers it at commit, once per
-    // channel per transaction, and only if the transaction commits.
-    let id: i64 = sqlx::query_scalar(
-        "SELECT id FROM pgmq.send($1, $2, $3) AS id, pg_notify($4, '') AS woken",
-    )
-    .bind(&name)
-    .bind(message(ready))
-    .bind(headers)
-    .bind(channel(&name))
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(id)
+    template: &TaskTemplate,
+    ready: &[&ReadyStep],
+) -> Result<(), DbError> {
+    let mut by_queue: Vec<(&str, Vec<&ReadyStep>)> = Vec::new();
+    for r in ready {
+        let name = &r.sequence.workflow_step.name;
+        let step = template
+            .steps
+            .iter()
+            .find(|s| &s.name == name)
+            .ok_or_else(|| {
+                DbError::Invalid(format!("a dispatched step {name:?} is not in its template"))
+            })?;
+        let queue = step_queue(template, step);
+        match by_queue.iter_mut().find(|(q, _)| *q == queue) {
+            Some((_, list)) => list.push(r),
+            None => by_queue.push((queue, vec![r])),
+        }
+    }
+    for (queue, list) in by_queue {
+        let name = pgmq_queue_name(queue)?;
+        let headers: Vec<Value> = list
+            .iter()
+            .map(|r| match &r.message.traceparent {
+                Some(tp) => json!({ "traceparent": tp }),
+                None => json!({}),
+            })
+            .collect();
+        // The wake-up rides in the same statement: PostgreSQL delivers it at commit, once per
+        // channel per transaction, and only if the transaction commits.
+        sqlx::query(
+            "SELECT count(*) FROM pgmq.send_batch($1, $2::jsonb[], $3::jsonb[]) AS id, pg_notify($4, '') AS woken",
+        )
+        .bind(&name)
+        .bind(list.iter().map(|r| message(r)).collect::<Vec<Value>>())
+        .bind(headers)
+        .bind(channel(&name))
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
 }
 
 /// The notification channel of a PGMQ queue: the one PGMQ's own insert trigger uses, so a

@@ -13,6 +13,7 @@
 use std::future::Future;
 use std::time::Duration;
 
+use serde_json::Value;
 use sqlx::PgConnection;
 use sqlx::postgres::PgPool;
 use tasker_shared::types::StepExecutionResult;
@@ -22,7 +23,7 @@ use uuid::Uuid;
 use crate::error::DbError;
 use crate::metrics::ServeMetrics;
 use crate::outage::Outage;
-use crate::queue::{self, step_queue};
+use crate::queue;
 use crate::rows::{self, db_status};
 use crate::serve::ServeOptions;
 
@@ -66,10 +67,14 @@ async fn load(
     claimed: &Claimed,
     lock: bool,
 ) -> Result<Option<Loaded>, DbError> {
-    let Some(row) = rows::task_row(conn, claimed.task_uuid, lock).await? else {
+    let Some(rows::Stored {
+        row,
+        records,
+        mut names,
+    }) = rows::load_task(conn, claimed.task_uuid, lock).await?
+    else {
         return Ok(None);
     };
-    let (records, mut names) = rows::step_records(conn, claimed.task_uuid).await?;
     let Some(step_name) = names.remove(&claimed.step_uuid) else {
         return Ok(None);
     };
@@ -206,55 +211,82 @@ async fn record(
         .task
         .on_result(result)
         .map_err(|e| DbError::Invalid(e.to_string()))?;
-    for action in &actions {
-        if let Action::Dispatch(ready) = action {
-            let step = loaded
-                .template
-                .steps
-                .iter()
-                .find(|s| s.name == ready.sequence.workflow_step.name)
-                .ok_or_else(|| {
-                    DbError::Invalid("a dispatched step is not in its template".into())
-                })?;
-            queue::send(&mut tx, step_queue(&loaded.template, step), ready).await?;
-        }
-    }
+    let dispatched: Vec<&ReadyStep> = actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Dispatch(ready) => Some(&**ready),
+            Action::Finished(_) => None,
+        })
+        .collect();
+    queue::send_all(&mut tx, &loaded.template, &dispatched).await?;
     let outcome = loaded.task.outcome();
-    for (name, rec) in &outcome.steps {
-        if before.get(name) == Some(rec) {
-            continue;
-        }
-        sqlx::query(
-            "UPDATE tasker.steps SET status = $1, attempts = $2, result = $3, error = $4, error_type = $5,
-                 execution_time_ms = $6, last_traceparent = $9, updated_at = now()
-             WHERE task_uuid = $7 AND name = $8",
-        )
-        .bind(db_status(rec.status))
-        .bind(i32::try_from(rec.attempts).unwrap_or(i32::MAX))
-        .bind((!rec.result.is_null()).then(|| rec.result.clone()))
-        .bind(&rec.error)
-        .bind(&rec.error_type)
-        .bind(i64::try_from(rec.execution_time_ms).unwrap_or(i64::MAX))
-        .bind(claimed.task_uuid)
-        .bind(name)
-        .bind(&rec.last_traceparent)
-        .execute(&mut *tx)
-        .await?;
-    }
-    if let Some(status) = match loaded.task.status() {
+    let changed: Vec<_> = outcome
+        .steps
+        .iter()
+        .filter(|(name, rec)| before.get(*name) != Some(*rec))
+        .collect();
+    let finished = match loaded.task.status() {
         TaskStatus::Complete => Some("complete"),
         TaskStatus::Error => Some("error"),
         TaskStatus::Pending | TaskStatus::Running => None,
-    } {
-        sqlx::query(
-            "UPDATE tasker.tasks SET status = $1, finished_at = now() WHERE task_uuid = $2",
-        )
-        .bind(status)
-        .bind(claimed.task_uuid)
-        .execute(&mut *tx)
-        .await?;
-    }
-    archive_in(&mut tx, claimed).await?;
+    };
+    // Every changed step row, the task's end if it ended, and the message's archiving: one
+    // statement (data-modifying CTEs always run to completion).
+    sqlx::query(
+        "WITH changed AS (
+           UPDATE tasker.steps s SET status = u.status, attempts = u.attempts, result = u.result,
+                  error = u.error, error_type = u.error_type, execution_time_ms = u.ms,
+                  last_traceparent = u.tp, updated_at = now()
+           FROM unnest($1::text[], $2::text[], $3::int4[], $4::jsonb[], $5::text[], $6::text[], $7::int8[], $8::text[])
+                AS u(name, status, attempts, result, error, error_type, ms, tp)
+           WHERE s.task_uuid = $9 AND s.name = u.name
+           RETURNING 1
+         ), finished AS (
+           UPDATE tasker.tasks SET status = $10, finished_at = now()
+           WHERE task_uuid = $9 AND $10::text IS NOT NULL
+           RETURNING 1
+         )
+         SELECT pgmq.archive($11, $12)",
+    )
+    .bind(changed.iter().map(|(n, _)| (*n).clone()).collect::<Vec<String>>())
+    .bind(changed.iter().map(|(_, r)| db_status(r.status)).collect::<Vec<&str>>())
+    .bind(
+        changed
+            .iter()
+            .map(|(_, r)| i32::try_from(r.attempts).unwrap_or(i32::MAX))
+            .collect::<Vec<i32>>(),
+    )
+    .bind(
+        changed
+            .iter()
+            .map(|(_, r)| (!r.result.is_null()).then(|| r.result.clone()))
+            .collect::<Vec<Option<Value>>>(),
+    )
+    .bind(changed.iter().map(|(_, r)| r.error.clone()).collect::<Vec<Option<String>>>())
+    .bind(
+        changed
+            .iter()
+            .map(|(_, r)| r.error_type.clone())
+            .collect::<Vec<Option<String>>>(),
+    )
+    .bind(
+        changed
+            .iter()
+            .map(|(_, r)| i64::try_from(r.execution_time_ms).unwrap_or(i64::MAX))
+            .collect::<Vec<i64>>(),
+    )
+    .bind(
+        changed
+            .iter()
+            .map(|(_, r)| r.last_traceparent.clone())
+            .collect::<Vec<Option<String>>>(),
+    )
+    .bind(claimed.task_uuid)
+    .bind(finished)
+    .bind(&claimed.pgmq_queue)
+    .bind(claimed.msg_id)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(Handled::Recorded)
 }

@@ -42,25 +42,41 @@ pub(crate) struct TaskRow {
     pub(crate) traceparent: Option<String>,
 }
 
-/// The task's row, locked for the rest of the transaction when `lock`.
-pub(crate) async fn task_row(
+/// A task as its rows hold it: the task row, every step's record by name, and the step
+/// names by uuid.
+pub(crate) struct Stored {
+    pub(crate) row: TaskRow,
+    pub(crate) records: BTreeMap<String, StepRecord>,
+    pub(crate) names: HashMap<Uuid, String>,
+}
+
+/// The task row and its step rows, in ONE round trip (every claim and every result reads
+/// them); the task row is locked for the rest of the transaction when `lock`.
+pub(crate) async fn load_task(
     conn: &mut PgConnection,
     task_uuid: Uuid,
     lock: bool,
-) -> Result<Option<TaskRow>, DbError> {
+) -> Result<Option<Stored>, DbError> {
+    const SELECT: &str = "SELECT t.correlation_id, t.template, t.context, t.status, t.trace_id, t.traceparent,
+            coalesce((SELECT jsonb_agg(jsonb_build_object(
+                'step_uuid', s.step_uuid, 'name', s.name, 'status', s.status, 'attempts', s.attempts,
+                'result', s.result, 'error', s.error, 'error_type', s.error_type,
+                'execution_time_ms', s.execution_time_ms, 'last_traceparent', s.last_traceparent))
+              FROM tasker.steps s WHERE s.task_uuid = t.task_uuid), '[]'::jsonb) AS steps
+        FROM tasker.tasks t WHERE t.task_uuid = $1";
     let sql = if lock {
-        "SELECT correlation_id, template, context, status, trace_id, traceparent FROM tasker.tasks WHERE task_uuid = $1 FOR UPDATE"
+        format!("{SELECT} FOR UPDATE OF t")
     } else {
-        "SELECT correlation_id, template, context, status, trace_id, traceparent FROM tasker.tasks WHERE task_uuid = $1"
+        SELECT.to_owned()
     };
-    let Some(row) = sqlx::query(sql)
+    let Some(row) = sqlx::query(&sql)
         .bind(task_uuid)
         .fetch_optional(&mut *conn)
         .await?
     else {
         return Ok(None);
     };
-    Ok(Some(TaskRow {
+    let task = TaskRow {
         correlation_id: row.try_get("correlation_id")?,
         template: serde_json::from_value(row.try_get("template")?)
             .map_err(|e| DbError::Invalid(format!("the stored template does not load: {e}")))?,
@@ -68,39 +84,43 @@ pub(crate) async fn task_row(
         status: row.try_get("status")?,
         trace_id: row.try_get("trace_id")?,
         traceparent: row.try_get("traceparent")?,
-    }))
-}
-
-/// Every step's record by name, and the step names by uuid.
-pub(crate) async fn step_records(
-    conn: &mut PgConnection,
-    task_uuid: Uuid,
-) -> Result<(BTreeMap<String, StepRecord>, HashMap<Uuid, String>), DbError> {
-    let mut records = BTreeMap::new();
-    let mut names = HashMap::new();
-    for r in sqlx::query(
-        "SELECT step_uuid, name, status, attempts, result, error, error_type, execution_time_ms, last_traceparent FROM tasker.steps WHERE task_uuid = $1",
-    )
-    .bind(task_uuid)
-    .fetch_all(&mut *conn)
-    .await?
-    {
-        let name: String = r.try_get("name")?;
-        names.insert(r.try_get::<Uuid, _>("step_uuid")?, name.clone());
-        let st: String = r.try_get("status")?;
+    };
+    let steps: Vec<StepRow> = serde_json::from_value(row.try_get("steps")?)
+        .map_err(|e| DbError::Invalid(format!("the stored steps do not load: {e}")))?;
+    let (mut records, mut names) = (BTreeMap::new(), HashMap::new());
+    for s in steps {
+        names.insert(s.step_uuid, s.name.clone());
         records.insert(
-            name,
+            s.name,
             StepRecord {
-                status: step_status(&st),
-                attempts: u32::try_from(r.try_get::<i32, _>("attempts")?).unwrap_or(0),
-                result: r.try_get::<Option<Value>, _>("result")?.unwrap_or(Value::Null),
-                error: r.try_get("error")?,
-                error_type: r.try_get("error_type")?,
-                execution_time_ms: u64::try_from(r.try_get::<i64, _>("execution_time_ms")?)
-                    .unwrap_or(0),
-                last_traceparent: r.try_get("last_traceparent")?,
+                status: step_status(&s.status),
+                attempts: u32::try_from(s.attempts).unwrap_or(0),
+                result: s.result,
+                error: s.error,
+                error_type: s.error_type,
+                execution_time_ms: u64::try_from(s.execution_time_ms).unwrap_or(0),
+                last_traceparent: s.last_traceparent,
             },
         );
     }
-    Ok((records, names))
+    Ok(Some(Stored {
+        row: task,
+        records,
+        names,
+    }))
+}
+
+/// One `tasker.steps` row, as `load_task` aggregates it.
+#[derive(serde::Deserialize)]
+struct StepRow {
+    step_uuid: Uuid,
+    name: String,
+    status: String,
+    attempts: i32,
+    #[serde(default)]
+    result: Value,
+    error: Option<String>,
+    error_type: Option<String>,
+    execution_time_ms: i64,
+    last_traceparent: Option<String>,
 }

@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 use sqlx::postgres::PgPool;
-use tasker_shared::workflow::{Action, StepStatus, Task, TaskTemplate};
+use tasker_shared::workflow::{Action, ReadyStep, StepStatus, Task, TaskTemplate};
 use tasker_shared::{ids, step_spans, trace_context};
 use uuid::Uuid;
 
@@ -72,39 +72,61 @@ pub async fn submit(
     .bind(root_ids.as_ref().map(|i| i.traceparent.as_str()))
     .execute(&mut *tx)
     .await?;
+    // Every step row in one statement, the first ready ones already enqueued.
+    let dispatched: Vec<&ReadyStep> = actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Dispatch(ready) => Some(&**ready),
+            Action::Finished(_) => None,
+        })
+        .collect();
+    let mut uuids = Vec::with_capacity(template.steps.len());
+    let mut statuses = Vec::with_capacity(template.steps.len());
+    let mut attempts = Vec::with_capacity(template.steps.len());
     for step in &template.steps {
-        let step_uuid = task
-            .step_uuid(&step.name)
-            .ok_or_else(|| DbError::Invalid(format!("no step {:?}", step.name)))?;
-        sqlx::query(
-            "INSERT INTO tasker.steps (step_uuid, task_uuid, name, queue) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(step_uuid)
-        .bind(task_uuid)
-        .bind(&step.name)
-        .bind(step_queue(&template, step))
-        .execute(&mut *tx)
-        .await?;
+        uuids.push(
+            task.step_uuid(&step.name)
+                .ok_or_else(|| DbError::Invalid(format!("no step {:?}", step.name)))?,
+        );
+        let first = dispatched
+            .iter()
+            .find(|r| r.sequence.workflow_step.name == step.name);
+        statuses.push(db_status(if first.is_some() {
+            StepStatus::InFlight
+        } else {
+            StepStatus::Pending
+        }));
+        attempts.push(first.map_or(0, |r| {
+            i32::try_from(r.sequence.workflow_step.attempt).unwrap_or(i32::MAX)
+        }));
     }
-    for action in &actions {
-        if let Action::Dispatch(ready) = action {
-            let name = &ready.sequence.workflow_step.name;
-            let step = template
-                .steps
-                .iter()
-                .find(|s| &s.name == name)
-                .ok_or_else(|| DbError::Invalid(format!("no step {name:?}")))?;
-            queue::send(&mut tx, step_queue(&template, step), ready).await?;
-            sqlx::query(
-                "UPDATE tasker.steps SET status = $1, attempts = $2, updated_at = now() WHERE step_uuid = $3",
-            )
-            .bind(db_status(StepStatus::InFlight))
-            .bind(i32::try_from(ready.sequence.workflow_step.attempt).unwrap_or(i32::MAX))
-            .bind(ready.message.step_uuid)
-            .execute(&mut *tx)
-            .await?;
-        }
-    }
+    sqlx::query(
+        "INSERT INTO tasker.steps (step_uuid, task_uuid, name, queue, status, attempts)
+         SELECT u.step_uuid, $1, u.name, u.queue, u.status, u.attempts
+         FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::int4[])
+              AS u(step_uuid, name, queue, status, attempts)",
+    )
+    .bind(task_uuid)
+    .bind(&uuids)
+    .bind(
+        template
+            .steps
+            .iter()
+            .map(|s| s.name.clone())
+            .collect::<Vec<String>>(),
+    )
+    .bind(
+        template
+            .steps
+            .iter()
+            .map(|s| step_queue(&template, s).to_owned())
+            .collect::<Vec<String>>(),
+    )
+    .bind(&statuses)
+    .bind(&attempts)
+    .execute(&mut *tx)
+    .await?;
+    queue::send_all(&mut tx, &template, &dispatched).await?;
     tx.commit().await?;
     root.in_scope(|| tracing::info!(steps = template.steps.len(), "task.submitted"));
     Ok(Submitted {
@@ -118,10 +140,9 @@ pub async fn submit(
 /// `task_uuid`, `correlation_id`, `trace_id`, `step_results` and every step's record.
 pub async fn task_status(pool: &PgPool, task_uuid: Uuid) -> Result<Value, DbError> {
     let mut conn = pool.acquire().await?;
-    let row = rows::task_row(&mut conn, task_uuid, false)
+    let rows::Stored { row, records, .. } = rows::load_task(&mut conn, task_uuid, false)
         .await?
         .ok_or_else(|| DbError::UnknownTask(task_uuid.to_string()))?;
-    let (records, _) = rows::step_records(&mut conn, task_uuid).await?;
     let TaskRow {
         correlation_id,
         template,

@@ -115,12 +115,30 @@ where
     F: Fn(ReadyStep) -> Fut,
     Fut: Future<Output = StepExecutionResult>,
 {
-    let ready = {
-        let mut conn = pool.acquire().await?;
-        load(&mut conn, &claimed, false)
-            .await?
-            .as_ref()
-            .and_then(|l| current(l, &claimed))
+    // Retried through an outage like a recording: giving up here would leave the message to
+    // reappear as if a handler had run and its worker been lost.
+    let deadline = tokio::time::Instant::now() + options.visibility;
+    let mut backoff = Outage::FIRST;
+    let ready = loop {
+        let loaded = async {
+            let mut conn = pool.acquire().await?;
+            load(&mut conn, &claimed, false).await
+        }
+        .await;
+        match loaded {
+            Ok(loaded) => {
+                outage.borrow_mut().over();
+                break loaded.as_ref().and_then(|l| current(l, &claimed));
+            }
+            Err(e @ (DbError::Sql(_) | DbError::Unreachable { .. }))
+                if tokio::time::Instant::now() + backoff < deadline =>
+            {
+                let _ = outage.borrow_mut().failed(&e);
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Outage::MAX);
+            }
+            Err(e) => return Err(e),
+        }
     };
     let Some(mut ready) = ready else {
         archive(pool, &claimed.pgmq_queue, claimed.msg_id).await?;
@@ -149,12 +167,17 @@ where
         // The step's own timeout bounds how long its message stays hidden: a worker lost
         // mid-step costs that, not the worker-wide default.
         let secs = ms.div_ceil(1000) + options.visibility_margin.as_secs();
-        sqlx::query("SELECT pgmq.set_vt($1, $2, $3)")
+        // Failing that, the message keeps the worker-wide visibility, which is longer: only
+        // a lost worker's step would wait more to reappear.
+        if let Err(e) = sqlx::query("SELECT pgmq.set_vt($1, $2, $3)")
             .bind(&claimed.pgmq_queue)
             .bind(claimed.msg_id)
             .bind(i32::try_from(secs).unwrap_or(i32::MAX))
             .execute(claims)
-            .await?;
+            .await
+        {
+            tracing::debug!(error = %e, "serve: shortening a claim's visibility failed");
+        }
     }
     if claimed.traceparent.is_some() {
         ready.message.traceparent.clone_from(&claimed.traceparent);

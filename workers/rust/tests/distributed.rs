@@ -225,6 +225,13 @@ fn restarting_postgresql_mid_run_loses_no_task_and_the_outage_is_logged_once() {
             "task {task} did not complete after the restart"
         );
     }
+    // Steps held through the outage were recorded, not lost: every step ran once.
+    assert_eq!(
+        pg.psql("SELECT count(*) FROM tasker.steps WHERE attempts <> 1 OR error_type IS NOT NULL"),
+        "0",
+        "{}",
+        pg.psql("SELECT name, attempts, error_type, error FROM tasker.steps")
+    );
     // SAFETY: signals a child process this test spawned and still owns.
     assert_eq!(unsafe { libc::kill(server.id() as i32, libc::SIGTERM) }, 0);
     let out = server.wait_with_output().expect("wait");

@@ -37,10 +37,7 @@ TARGETS = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+free_port = distributed.free_port
 
 
 class Collector:

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 use sqlx::PgConnection;
-use tasker_shared::workflow::{ReadyStep, StepTemplate, TaskTemplate};
+use tasker_shared::workflow::{Action, ReadyStep, StepTemplate, TaskTemplate};
 
 use crate::error::DbError;
 
@@ -105,6 +105,17 @@ pub(crate) fn message(ready: &ReadyStep) -> Value {
         "correlation_id": ready.message.correlation_id,
         "attempt": ready.sequence.workflow_step.attempt,
     })
+}
+
+/// The steps a transition of the task machine made ready.
+pub(crate) fn dispatched(actions: &[Action]) -> Vec<&ReadyStep> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Dispatch(ready) => Some(&**ready),
+            Action::Finished(_) => None,
+        })
+        .collect()
 }
 
 /// Sends step attempts, each to its queue, in the caller's transaction: one statement per

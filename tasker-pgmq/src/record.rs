@@ -13,18 +13,17 @@
 use std::future::Future;
 use std::time::Duration;
 
-use serde_json::Value;
 use sqlx::PgConnection;
 use sqlx::postgres::PgPool;
 use tasker_shared::types::StepExecutionResult;
-use tasker_shared::workflow::{Action, ReadyStep, Task, TaskStatus, TaskTemplate};
+use tasker_shared::workflow::{ReadyStep, Task, TaskStatus, TaskTemplate};
 use uuid::Uuid;
 
 use crate::error::DbError;
 use crate::metrics::ServeMetrics;
 use crate::outage::Outage;
 use crate::queue;
-use crate::rows::{self, db_status};
+use crate::rows;
 use crate::serve::ServeOptions;
 
 /// One claimed message.
@@ -234,81 +233,24 @@ async fn record(
         .task
         .on_result(result)
         .map_err(|e| DbError::Invalid(e.to_string()))?;
-    let dispatched: Vec<&ReadyStep> = actions
-        .iter()
-        .filter_map(|a| match a {
-            Action::Dispatch(ready) => Some(&**ready),
-            Action::Finished(_) => None,
-        })
-        .collect();
-    queue::send_all(&mut tx, &loaded.template, &dispatched).await?;
+    queue::send_all(&mut tx, &loaded.template, &queue::dispatched(&actions)).await?;
     let outcome = loaded.task.outcome();
-    let changed: Vec<_> = outcome
+    let changed = outcome
         .steps
         .iter()
-        .filter(|(name, rec)| before.get(*name) != Some(*rec))
-        .collect();
+        .filter(|(name, rec)| before.get(*name) != Some(*rec));
     let finished = match loaded.task.status() {
         TaskStatus::Complete => Some("complete"),
         TaskStatus::Error => Some("error"),
         TaskStatus::Pending | TaskStatus::Running => None,
     };
-    // Every changed step row, the task's end if it ended, and the message's archiving: one
-    // statement (data-modifying CTEs always run to completion).
-    sqlx::query(
-        "WITH changed AS (
-           UPDATE tasker.steps s SET status = u.status, attempts = u.attempts, result = u.result,
-                  error = u.error, error_type = u.error_type, execution_time_ms = u.ms,
-                  last_traceparent = u.tp, updated_at = now()
-           FROM unnest($1::text[], $2::text[], $3::int4[], $4::jsonb[], $5::text[], $6::text[], $7::int8[], $8::text[])
-                AS u(name, status, attempts, result, error, error_type, ms, tp)
-           WHERE s.task_uuid = $9 AND s.name = u.name
-           RETURNING 1
-         ), finished AS (
-           UPDATE tasker.tasks SET status = $10, finished_at = now()
-           WHERE task_uuid = $9 AND $10::text IS NOT NULL
-           RETURNING 1
-         )
-         SELECT pgmq.archive($11, $12)",
+    rows::save(
+        &mut tx,
+        claimed.task_uuid,
+        changed,
+        finished,
+        (&claimed.pgmq_queue, claimed.msg_id),
     )
-    .bind(changed.iter().map(|(n, _)| (*n).clone()).collect::<Vec<String>>())
-    .bind(changed.iter().map(|(_, r)| db_status(r.status)).collect::<Vec<&str>>())
-    .bind(
-        changed
-            .iter()
-            .map(|(_, r)| i32::try_from(r.attempts).unwrap_or(i32::MAX))
-            .collect::<Vec<i32>>(),
-    )
-    .bind(
-        changed
-            .iter()
-            .map(|(_, r)| (!r.result.is_null()).then(|| r.result.clone()))
-            .collect::<Vec<Option<Value>>>(),
-    )
-    .bind(changed.iter().map(|(_, r)| r.error.clone()).collect::<Vec<Option<String>>>())
-    .bind(
-        changed
-            .iter()
-            .map(|(_, r)| r.error_type.clone())
-            .collect::<Vec<Option<String>>>(),
-    )
-    .bind(
-        changed
-            .iter()
-            .map(|(_, r)| i64::try_from(r.execution_time_ms).unwrap_or(i64::MAX))
-            .collect::<Vec<i64>>(),
-    )
-    .bind(
-        changed
-            .iter()
-            .map(|(_, r)| r.last_traceparent.clone())
-            .collect::<Vec<Option<String>>>(),
-    )
-    .bind(claimed.task_uuid)
-    .bind(finished)
-    .bind(&claimed.pgmq_queue)
-    .bind(claimed.msg_id)
-    .execute(&mut *tx)
     .await?;
     tx.commit().await?;
     Ok(Handled::Recorded)

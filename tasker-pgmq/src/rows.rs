@@ -124,3 +124,72 @@ struct StepRow {
     execution_time_ms: i64,
     last_traceparent: Option<String>,
 }
+
+/// Writes a recorded result: every changed step row, the task's end if it ended, and the
+/// archiving of the message that carried it, in ONE statement (data-modifying CTEs always
+/// run to completion).
+pub(crate) async fn save<'a>(
+    conn: &mut PgConnection,
+    task_uuid: Uuid,
+    changed: impl Iterator<Item = (&'a String, &'a StepRecord)>,
+    finished: Option<&str>,
+    (pgmq_queue, msg_id): (&str, i64),
+) -> Result<(), DbError> {
+    let mut c = StepColumns::default();
+    for (name, r) in changed {
+        c.names.push(name.clone());
+        c.statuses.push(db_status(r.status));
+        c.attempts
+            .push(i32::try_from(r.attempts).unwrap_or(i32::MAX));
+        c.results
+            .push((!r.result.is_null()).then(|| r.result.clone()));
+        c.errors.push(r.error.clone());
+        c.error_types.push(r.error_type.clone());
+        c.ms.push(i64::try_from(r.execution_time_ms).unwrap_or(i64::MAX));
+        c.traceparents.push(r.last_traceparent.clone());
+    }
+    sqlx::query(
+        "WITH changed AS (
+           UPDATE tasker.steps s SET status = u.status, attempts = u.attempts, result = u.result,
+                  error = u.error, error_type = u.error_type, execution_time_ms = u.ms,
+                  last_traceparent = u.tp, updated_at = now()
+           FROM unnest($1::text[], $2::text[], $3::int4[], $4::jsonb[], $5::text[], $6::text[], $7::int8[], $8::text[])
+                AS u(name, status, attempts, result, error, error_type, ms, tp)
+           WHERE s.task_uuid = $9 AND s.name = u.name
+           RETURNING 1
+         ), finished AS (
+           UPDATE tasker.tasks SET status = $10, finished_at = now()
+           WHERE task_uuid = $9 AND $10::text IS NOT NULL
+           RETURNING 1
+         )
+         SELECT pgmq.archive($11, $12)",
+    )
+    .bind(c.names)
+    .bind(c.statuses)
+    .bind(c.attempts)
+    .bind(c.results)
+    .bind(c.errors)
+    .bind(c.error_types)
+    .bind(c.ms)
+    .bind(c.traceparents)
+    .bind(task_uuid)
+    .bind(finished)
+    .bind(pgmq_queue)
+    .bind(msg_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Step records as the columns `unnest` takes.
+#[derive(Default)]
+struct StepColumns {
+    names: Vec<String>,
+    statuses: Vec<&'static str>,
+    attempts: Vec<i32>,
+    results: Vec<Option<Value>>,
+    errors: Vec<Option<String>>,
+    error_types: Vec<Option<String>>,
+    ms: Vec<i64>,
+    traceparents: Vec<Option<String>>,
+}

@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 use sqlx::postgres::PgPool;
-use tasker_shared::workflow::{Action, ReadyStep, StepStatus, Task, TaskTemplate};
+use tasker_shared::workflow::{StepStatus, Task, TaskTemplate};
 use tasker_shared::{ids, step_spans, trace_context};
 use uuid::Uuid;
 
@@ -73,13 +73,7 @@ pub async fn submit(
     .execute(&mut *tx)
     .await?;
     // Every step row in one statement, the first ready ones already enqueued.
-    let dispatched: Vec<&ReadyStep> = actions
-        .iter()
-        .filter_map(|a| match a {
-            Action::Dispatch(ready) => Some(&**ready),
-            Action::Finished(_) => None,
-        })
-        .collect();
+    let dispatched = queue::dispatched(&actions);
     let mut uuids = Vec::with_capacity(template.steps.len());
     let mut statuses = Vec::with_capacity(template.steps.len());
     let mut attempts = Vec::with_capacity(template.steps.len());

@@ -1,32 +1,15 @@
 //! /health, /health/ready and /metrics over real HTTP.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+mod common;
+
+use std::net::TcpStream;
 use std::time::Duration;
+
+use common::get;
 
 use serde_json::{Value, json};
 use tasker_worker::WorkerConfig;
 use tasker_worker_rust::{RustWorker, handlers, templates};
-
-fn get(addr: SocketAddr, path: &str) -> (u16, String) {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(5)))
-        .expect("timeout");
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .expect("send");
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).expect("read");
-    let (head, body) = raw.split_once("\r\n\r\n").expect("an HTTP response");
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .expect("status");
-    (status, body.to_owned())
-}
 
 #[test]
 fn health_and_metrics_answer_over_http_only_when_a_bind_address_is_set() {

@@ -50,13 +50,26 @@ pub(crate) struct Stored {
     pub(crate) names: HashMap<Uuid, String>,
 }
 
-/// The task row and its step rows, in ONE round trip (every claim and every result reads
-/// them); the task row is locked for the rest of the transaction when `lock`.
+/// The task row and its step rows in one query; with `lock`, the task row is locked first,
+/// for the rest of the transaction.
+///
+/// The lock is its own statement on purpose: a statement's snapshot is taken when it starts,
+/// so a query that waited for the lock would read the step rows as they were before the
+/// transaction that held it committed, and record a result twice.
 pub(crate) async fn load_task(
     conn: &mut PgConnection,
     task_uuid: Uuid,
     lock: bool,
 ) -> Result<Option<Stored>, DbError> {
+    if lock {
+        let locked = sqlx::query("SELECT 1 FROM tasker.tasks WHERE task_uuid = $1 FOR UPDATE")
+            .bind(task_uuid)
+            .fetch_optional(&mut *conn)
+            .await?;
+        if locked.is_none() {
+            return Ok(None);
+        }
+    }
     const SELECT: &str = "SELECT t.correlation_id, t.template, t.context, t.status, t.trace_id, t.traceparent,
             coalesce((SELECT jsonb_agg(jsonb_build_object(
                 'step_uuid', s.step_uuid, 'name', s.name, 'status', s.status, 'attempts', s.attempts,
@@ -64,12 +77,7 @@ pub(crate) async fn load_task(
                 'execution_time_ms', s.execution_time_ms, 'last_traceparent', s.last_traceparent))
               FROM tasker.steps s WHERE s.task_uuid = t.task_uuid), '[]'::jsonb) AS steps
         FROM tasker.tasks t WHERE t.task_uuid = $1";
-    let sql = if lock {
-        format!("{SELECT} FOR UPDATE OF t")
-    } else {
-        SELECT.to_owned()
-    };
-    let Some(row) = sqlx::query(&sql)
+    let Some(row) = sqlx::query(SELECT)
         .bind(task_uuid)
         .fetch_optional(&mut *conn)
         .await?

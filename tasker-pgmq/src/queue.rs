@@ -107,6 +107,44 @@ pub(crate) fn message(ready: &ReadyStep) -> Value {
     })
 }
 
+/// The template queue of a ready step (its `queue`, else the namespace).
+pub(crate) fn queue_of<'a>(template: &'a TaskTemplate, ready: &ReadyStep) -> Option<&'a str> {
+    let name = &ready.sequence.workflow_step.name;
+    template
+        .steps
+        .iter()
+        .find(|s| &s.name == name)
+        .map(|s| step_queue(template, s))
+}
+
+/// Sends a step attempt that the sending worker keeps: inserted as PGMQ's read would leave
+/// it (read once, hidden for `vt_secs`), with no wake-up, since nobody else should take it
+/// unless this worker is lost. Returns the PGMQ queue name and the message id.
+pub(crate) async fn send_claimed(
+    conn: &mut PgConnection,
+    queue: &str,
+    ready: &ReadyStep,
+    vt_secs: i32,
+) -> Result<(String, i64), DbError> {
+    let name = pgmq_queue_name(queue)?;
+    let headers = match &ready.message.traceparent {
+        Some(tp) => json!({ "traceparent": tp }),
+        None => json!({}),
+    };
+    // The columns PGMQ's own send and read write (pgmq 1.11's queue table).
+    let id: i64 = sqlx::query_scalar(&format!(
+        "INSERT INTO pgmq.q_{name} (vt, read_ct, last_read_at, message, headers)
+         VALUES (clock_timestamp() + make_interval(secs => $1), 1, clock_timestamp(), $2, $3)
+         RETURNING msg_id"
+    ))
+    .bind(f64::from(vt_secs))
+    .bind(message(ready))
+    .bind(headers)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok((name, id))
+}
+
 /// The steps a transition of the task machine made ready.
 pub(crate) fn dispatched(actions: &[Action]) -> Vec<&ReadyStep> {
     actions

@@ -10,8 +10,8 @@
 //! recorded as a retryable `worker_lost` failure, so the step is retried through the same
 //! path as any failure, or fails for good once its attempts are spent.
 
+use std::cell::{Cell, RefCell};
 use std::future::Future;
-use std::time::Duration;
 
 use sqlx::PgConnection;
 use sqlx::postgres::PgPool;
@@ -24,7 +24,7 @@ use crate::metrics::ServeMetrics;
 use crate::outage::Outage;
 use crate::queue;
 use crate::rows;
-use crate::serve::ServeOptions;
+use crate::serve::{ServeOptions, ServeReport};
 
 /// One claimed message.
 #[derive(Debug, Clone)]
@@ -42,7 +42,35 @@ pub(crate) struct Claimed {
 pub(crate) enum Handled {
     Recorded,
     Duplicate,
-    Redelivered,
+}
+
+/// What every step in flight of one serving loop shares (all polled on the loop's task).
+pub(crate) struct Shared<'a> {
+    pub(crate) pool: &'a PgPool,
+    pub(crate) claims: &'a PgPool,
+    pub(crate) options: &'a ServeOptions,
+    pub(crate) outage: &'a RefCell<Outage>,
+    pub(crate) metrics: &'a ServeMetrics,
+    pub(crate) report: &'a RefCell<ServeReport>,
+    /// Set when the loop drains: no step is kept for this worker past that.
+    pub(crate) stopping: &'a Cell<bool>,
+}
+
+/// A step made ready by a recording and kept for the worker that recorded it (see
+/// [`record`]): claimed already, with the ready step the machine made.
+pub(crate) struct Next {
+    claimed: Claimed,
+    ready: ReadyStep,
+}
+
+impl Shared<'_> {
+    fn count(&self, handled: &Handled) {
+        let mut r = self.report.borrow_mut();
+        match handled {
+            Handled::Recorded => r.recorded += 1,
+            Handled::Duplicate => r.duplicates += 1,
+        }
+    }
 }
 
 pub(crate) async fn archive(pool: &PgPool, pgmq_queue: &str, msg_id: i64) -> Result<(), DbError> {
@@ -101,19 +129,42 @@ fn current(loaded: &Loaded, claimed: &Claimed) -> Option<ReadyStep> {
         .filter(|r| r.sequence.workflow_step.attempt == claimed.attempt)
 }
 
+/// Runs a claimed step and records its result; then, while the recording hands it a step
+/// of a queue this worker serves (the next step of the same task, usually), runs that one
+/// too, in the same slot: no notification, no claim, no reload between the steps of a task.
 pub(crate) async fn handle<F, Fut>(
-    pool: &PgPool,
-    claims: &PgPool,
+    shared: &Shared<'_>,
     claimed: Claimed,
     execute: &F,
-    options: &ServeOptions,
-    outage: &std::cell::RefCell<Outage>,
-    metrics: &ServeMetrics,
-) -> Result<Handled, DbError>
+) -> Result<(), DbError>
 where
     F: Fn(ReadyStep) -> Fut,
     Fut: Future<Output = StepExecutionResult>,
 {
+    let Some((mut claimed, mut ready)) = first(shared, claimed).await? else {
+        return Ok(());
+    };
+    loop {
+        let result = execute(ready).await;
+        let keep = !shared.stopping.get();
+        let (handled, next) = record_retrying(shared, &claimed, result, keep).await?;
+        shared.count(&handled);
+        let Some(next) = next else {
+            return Ok(());
+        };
+        shared.metrics.claimed(&next.claimed.queue, false);
+        shared.report.borrow_mut().claimed += 1;
+        (claimed, ready) = (next.claimed, next.ready);
+    }
+}
+
+/// The step a claimed message names, ready to run; `None` once it was dealt with here (a
+/// duplicate archived, a lost attempt recorded).
+async fn first(
+    shared: &Shared<'_>,
+    claimed: Claimed,
+) -> Result<Option<(Claimed, ReadyStep)>, DbError> {
+    let (pool, options, outage) = (shared.pool, shared.options, shared.outage);
     // Retried through an outage like a recording: giving up here would leave the message to
     // reappear as if a handler had run and its worker been lost.
     let deadline = tokio::time::Instant::now() + options.visibility;
@@ -141,7 +192,8 @@ where
     };
     let Some(mut ready) = ready else {
         archive(pool, &claimed.pgmq_queue, claimed.msg_id).await?;
-        return Ok(Handled::Duplicate);
+        shared.count(&Handled::Duplicate);
+        return Ok(None);
     };
     if claimed.read_ct > 1 {
         // The worker that read it before never recorded it: that attempt is lost.
@@ -155,24 +207,23 @@ where
             true,
             0,
         );
-        if let Handled::Recorded =
-            record_retrying(pool, &claimed, lost, options.visibility, outage).await?
-        {
-            metrics.worker_lost(&claimed.queue);
+        let (handled, _) = record_retrying(shared, &claimed, lost, false).await?;
+        if let Handled::Recorded = handled {
+            shared.metrics.worker_lost(&claimed.queue);
         }
-        return Ok(Handled::Redelivered);
+        shared.report.borrow_mut().redelivered += 1;
+        return Ok(None);
     }
     if let Some(ms) = ready.sequence.workflow_step.timeout_ms {
         // The step's own timeout bounds how long its message stays hidden: a worker lost
-        // mid-step costs that, not the worker-wide default.
-        let secs = ms.div_ceil(1000) + options.visibility_margin.as_secs();
-        // Failing that, the message keeps the worker-wide visibility, which is longer: only
-        // a lost worker's step would wait more to reappear.
+        // mid-step costs that, not the worker-wide default. Failing that, the message keeps
+        // the worker-wide visibility, which is longer: only a lost worker's step would wait
+        // more to reappear.
         if let Err(e) = sqlx::query("SELECT pgmq.set_vt($1, $2, $3)")
             .bind(&claimed.pgmq_queue)
             .bind(claimed.msg_id)
-            .bind(i32::try_from(secs).unwrap_or(i32::MAX))
-            .execute(claims)
+            .bind(visibility_secs(options, ms))
+            .execute(shared.claims)
             .await
         {
             tracing::debug!(error = %e, "serve: shortening a claim's visibility failed");
@@ -181,32 +232,36 @@ where
     if claimed.traceparent.is_some() {
         ready.message.traceparent.clone_from(&claimed.traceparent);
     }
-    let result = execute(ready).await;
-    record_retrying(pool, &claimed, result, options.visibility, outage).await
+    Ok(Some((claimed, ready)))
+}
+
+/// How long a claim of a step with `timeout_ms` stays hidden, in seconds.
+fn visibility_secs(options: &ServeOptions, timeout_ms: u64) -> i32 {
+    i32::try_from(timeout_ms.div_ceil(1000) + options.visibility_margin.as_secs())
+        .unwrap_or(i32::MAX)
 }
 
 /// [`record`], retried with backoff while the database is unreachable (a restart, a
 /// failover), for up to `patience`: a result already computed is not given up for an
 /// outage shorter than that. Past it, the message reappears and the attempt counts as lost.
 async fn record_retrying(
-    pool: &PgPool,
+    shared: &Shared<'_>,
     claimed: &Claimed,
     result: StepExecutionResult,
-    patience: Duration,
-    outage: &std::cell::RefCell<Outage>,
-) -> Result<Handled, DbError> {
-    let deadline = tokio::time::Instant::now() + patience;
+    keep: bool,
+) -> Result<(Handled, Option<Next>), DbError> {
+    let deadline = tokio::time::Instant::now() + shared.options.visibility;
     let mut backoff = Outage::FIRST;
     loop {
-        match record(pool, claimed, result.clone()).await {
+        match record(shared, claimed, result.clone(), keep).await {
             Ok(h) => {
-                outage.borrow_mut().over();
+                shared.outage.borrow_mut().over();
                 return Ok(h);
             }
             Err(e @ (DbError::Sql(_) | DbError::Unreachable { .. }))
                 if tokio::time::Instant::now() + backoff < deadline =>
             {
-                let _ = outage.borrow_mut().failed(&e);
+                let _ = shared.outage.borrow_mut().failed(&e);
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Outage::MAX);
             }
@@ -215,25 +270,68 @@ async fn record_retrying(
     }
 }
 
-/// Records one attempt's result in one transaction (see the module docs).
+/// Records one attempt's result in one transaction (see the module docs). With `keep`, the
+/// first newly ready step of a queue this worker serves is kept for it: its message goes in
+/// already claimed (hidden for the step's visibility, read once), so a crash of this worker
+/// leaves it to reappear as any claimed message does.
 async fn record(
-    pool: &PgPool,
+    shared: &Shared<'_>,
     claimed: &Claimed,
     result: StepExecutionResult,
-) -> Result<Handled, DbError> {
-    let mut tx = pool.begin().await?;
+    keep: bool,
+) -> Result<(Handled, Option<Next>), DbError> {
+    let mut tx = shared.pool.begin().await?;
     let loaded = load(&mut tx, claimed, true).await?;
     let Some(mut loaded) = loaded.filter(|l| current(l, claimed).is_some()) else {
         archive_in(&mut tx, claimed).await?;
         tx.commit().await?;
-        return Ok(Handled::Duplicate);
+        return Ok((Handled::Duplicate, None));
     };
     let before = loaded.task.outcome().steps;
     let actions = loaded
         .task
         .on_result(result)
         .map_err(|e| DbError::Invalid(e.to_string()))?;
-    queue::send_all(&mut tx, &loaded.template, &queue::dispatched(&actions)).await?;
+    let mut dispatched = queue::dispatched(&actions);
+    let served = |r: &ReadyStep| {
+        let q = queue::queue_of(&loaded.template, r);
+        shared.options.queues.iter().any(|s| Some(s.as_str()) == q)
+    };
+    let kept = if keep {
+        dispatched
+            .iter()
+            .position(|r| served(r))
+            .map(|i| dispatched.remove(i))
+    } else {
+        None
+    };
+    queue::send_all(&mut tx, &loaded.template, &dispatched).await?;
+    let next = match kept {
+        Some(ready) => {
+            let queue = queue::queue_of(&loaded.template, ready)
+                .ok_or_else(|| DbError::Invalid("a kept step is not in its template".into()))?
+                .to_owned();
+            let secs = ready.sequence.workflow_step.timeout_ms.map_or_else(
+                || i32::try_from(shared.options.visibility.as_secs()).unwrap_or(i32::MAX),
+                |ms| visibility_secs(shared.options, ms),
+            );
+            let (pgmq_queue, msg_id) = queue::send_claimed(&mut tx, &queue, ready, secs).await?;
+            Some(Next {
+                claimed: Claimed {
+                    queue,
+                    pgmq_queue,
+                    msg_id,
+                    read_ct: 1,
+                    task_uuid: ready.message.task_uuid,
+                    step_uuid: ready.message.step_uuid,
+                    attempt: ready.sequence.workflow_step.attempt,
+                    traceparent: ready.message.traceparent.clone(),
+                },
+                ready: ready.clone(),
+            })
+        }
+        None => None,
+    };
     let outcome = loaded.task.outcome();
     let changed = outcome
         .steps
@@ -253,7 +351,7 @@ async fn record(
     )
     .await?;
     tx.commit().await?;
-    Ok(Handled::Recorded)
+    Ok((Handled::Recorded, next))
 }
 
 async fn archive_in(conn: &mut PgConnection, claimed: &Claimed) -> Result<(), DbError> {

@@ -28,7 +28,7 @@ use crate::error::DbError;
 use crate::metrics::{DbHealth, ServeMetrics};
 use crate::outage::Outage;
 use crate::queue;
-use crate::record::{Claimed, Handled, archive, handle};
+use crate::record::{Claimed, Shared, archive, handle};
 
 /// How a serving process claims work.
 #[derive(Debug, Clone)]
@@ -94,7 +94,17 @@ where
     // Shared by the claims and every step's recording (all polled on this one task), so an
     // outage is logged once, whichever notices it first.
     let outage = std::cell::RefCell::new(Outage::new(options.health.clone()));
-    let mut report = ServeReport::default();
+    let report = std::cell::RefCell::new(ServeReport::default());
+    let stopping_flag = std::cell::Cell::new(false);
+    let shared = Shared {
+        pool,
+        claims: &claiming,
+        options: &options,
+        outage: &outage,
+        metrics: &metrics,
+        report: &report,
+        stopping: &stopping_flag,
+    };
     let mut running = FuturesUnordered::new();
     let mut shutdown = std::pin::pin!(shutdown);
     let mut stopping = false;
@@ -111,7 +121,6 @@ where
                 }
                 let claimed = alongside(
                     &mut running,
-                    &mut report,
                     claim(&claiming, queue, name, options.visibility, room),
                 )
                 .await;
@@ -119,12 +128,10 @@ where
                     Ok(claims) => {
                         outage.borrow_mut().over();
                         for claimed in claims {
-                            report.claimed += 1;
+                            report.borrow_mut().claimed += 1;
                             room -= 1;
                             metrics.claimed(queue, claimed.read_ct > 1);
-                            running.push(handle(
-                                pool, &claiming, claimed, &execute, &options, &outage, &metrics,
-                            ));
+                            running.push(handle(&shared, claimed, &execute));
                         }
                     }
                     Err(e) => {
@@ -138,8 +145,9 @@ where
             () = &mut shutdown, if !stopping => {
                 tracing::info!(in_flight = running.len(), "serve: stopping; finishing the steps held");
                 stopping = true;
+                stopping_flag.set(true);
             }
-            Some(done) = running.next(), if !running.is_empty() => tally(&mut report, done),
+            Some(done) = running.next(), if !running.is_empty() => failed(done),
             () = tokio::time::sleep(pause), if room > 0 && !stopping => {}
             () = tokio::time::sleep_until(sample_at), if !stopping => {}
             woken = async {
@@ -156,13 +164,7 @@ where
         }
         if !stopping && sample_at <= tokio::time::Instant::now() {
             sample_at = tokio::time::Instant::now() + SAMPLE;
-            match alongside(
-                &mut running,
-                &mut report,
-                metrics.sample(&claiming, &queues),
-            )
-            .await
-            {
+            match alongside(&mut running, metrics.sample(&claiming, &queues)).await {
                 Ok(()) => outage.borrow_mut().over(),
                 Err(e) => {
                     let _ = outage.borrow_mut().failed(&e);
@@ -175,11 +177,13 @@ where
             && outage.borrow().since.is_none()
             && relisten_at <= tokio::time::Instant::now()
         {
-            listener = alongside(&mut running, &mut report, listen(pool, &names)).await;
+            listener = alongside(&mut running, listen(pool, &names)).await;
             relisten_at = tokio::time::Instant::now() + RELISTEN;
         }
     }
-    Ok(report)
+    drop(running);
+    let out = report.borrow().clone();
+    Ok(out)
 }
 
 /// How often the queue gauges of `/metrics` are read from PGMQ.
@@ -227,32 +231,23 @@ async fn listen(pool: &PgPool, names: &[String]) -> Option<sqlx::postgres::PgLis
 
 /// Awaits `fut` while the steps in flight go on running and recording: a recording must
 /// never wait for the loop, which may itself be waiting for a connection a recording holds.
-async fn alongside<T, S>(
-    running: &mut FuturesUnordered<S>,
-    report: &mut ServeReport,
-    fut: impl Future<Output = T>,
-) -> T
+async fn alongside<T, S>(running: &mut FuturesUnordered<S>, fut: impl Future<Output = T>) -> T
 where
-    S: Future<Output = Result<Handled, DbError>>,
+    S: Future<Output = Result<(), DbError>>,
 {
     let mut fut = std::pin::pin!(fut);
     loop {
         tokio::select! {
             biased;
             out = &mut fut => return out,
-            Some(done) = running.next(), if !running.is_empty() => tally(report, done),
+            Some(done) = running.next(), if !running.is_empty() => failed(done),
         }
     }
 }
 
-fn tally(report: &mut ServeReport, done: Result<Handled, DbError>) {
-    match done {
-        Ok(Handled::Recorded) => report.recorded += 1,
-        Ok(Handled::Duplicate) => report.duplicates += 1,
-        Ok(Handled::Redelivered) => report.redelivered += 1,
-        Err(e) => {
-            tracing::error!(error = %e, "serve: recording a step failed; its message will be redelivered")
-        }
+fn failed(done: Result<(), DbError>) {
+    if let Err(e) = done {
+        tracing::error!(error = %e, "serve: recording a step failed; its message will be redelivered");
     }
 }
 

@@ -400,3 +400,37 @@ fn a_retried_step_execution_links_to_the_attempt_before_it_through_the_database(
         "both attempts are children of the task's root"
     );
 }
+
+#[test]
+fn a_next_step_kept_by_the_worker_that_recorded_its_dependency_is_redelivered_when_that_worker_dies()
+ {
+    let (pg, env) = migrated(&["keeps"]);
+    // The worker that records `first` keeps `second` (its queue is served here) and runs it
+    // without a claim: killed then, it must still leave `second` to another worker.
+    let template = template_file(
+        "keeps.yaml",
+        "namespace: keeps\nname: chain\nsteps:\n  - {name: first, handler: square}\n  - {name: second, handler: sleep, depends_on: [first], timeout_ms: 3000, max_attempts: 2}\n",
+    );
+    let mut doomed = serve(&env, "keeps", "doomed");
+    let task = submit(&env, &template, r#"{"even_number": 2, "sleep_ms": 1500}"#);
+    assert!(
+        wait_until(Duration::from_secs(20), || {
+            status(&env, &task)["steps"]["first"]["status"] == "complete" && claimed(&pg, "keeps")
+        }),
+        "the second step was never held"
+    );
+    doomed.kill().expect("SIGKILL");
+    let _ = doomed.wait();
+    let rescuer = serve(&env, "keeps", "rescuer");
+    assert!(wait_until(Duration::from_secs(30), || {
+        status(&env, &task)["status"] != "running"
+    }));
+    let status = status(&env, &task);
+    assert_eq!(status["status"], "complete", "{status:#}");
+    assert_eq!(status["step_results"]["second"], 1500);
+    assert_eq!(
+        status["steps"]["second"]["attempts"], 2,
+        "the lost attempt counts"
+    );
+    assert_eq!(terminate(rescuer)["redelivered"], 1);
+}

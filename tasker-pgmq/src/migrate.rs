@@ -42,6 +42,9 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, DbError>
     PgPoolOptions::new()
         .max_connections(max_connections.max(1))
         .acquire_timeout(Duration::from_secs(5))
+        // No ping per acquire (a round trip before every statement): a connection that died
+        // fails its statement instead, which every caller already retries or reports.
+        .test_before_acquire(false)
         .connect_with(options)
         .await
         .map_err(|e| DbError::Unreachable {

@@ -203,6 +203,7 @@ fn claim_pool(pool: &PgPool, options: &ServeOptions) -> PgPool {
     sqlx::postgres::PgPoolOptions::new()
         .max_connections(u32::try_from(options.concurrency.clamp(1, 4)).unwrap_or(4))
         .acquire_timeout(Duration::from_secs(5))
+        .test_before_acquire(false)
         .connect_lazy_with(connect)
 }
 

@@ -1,6 +1,8 @@
 //! A database outage as a serving worker lives through it: logged once when it starts and
 //! once when it ends, not per retry, and reported to `/health/ready` while it lasts.
 
+use std::cell::RefCell;
+use std::future::Future;
 use std::time::Duration;
 
 use crate::error::DbError;
@@ -48,6 +50,38 @@ impl Outage {
                 down_ms = u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX),
                 "serve: the database is back"
             );
+        }
+    }
+}
+
+/// Runs `attempt` until it succeeds, retrying with backoff while the database is
+/// unreachable (a restart, a failover) for up to `patience`, and reporting the outage once.
+/// Any other error, or one past `patience`, is returned.
+pub(crate) async fn retrying<T, F, Fut>(
+    outage: &RefCell<Outage>,
+    patience: Duration,
+    mut attempt: F,
+) -> Result<T, DbError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, DbError>>,
+{
+    let deadline = tokio::time::Instant::now() + patience;
+    let mut backoff = Outage::FIRST;
+    loop {
+        match attempt().await {
+            Ok(v) => {
+                outage.borrow_mut().over();
+                return Ok(v);
+            }
+            Err(e @ (DbError::Sql(_) | DbError::Unreachable { .. }))
+                if tokio::time::Instant::now() + backoff < deadline =>
+            {
+                let _ = outage.borrow_mut().failed(&e);
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Outage::MAX);
+            }
+            Err(e) => return Err(e),
         }
     }
 }

@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use crate::error::DbError;
 use crate::metrics::ServeMetrics;
-use crate::outage::Outage;
+use crate::outage::{Outage, retrying};
 use crate::queue;
 use crate::rows;
 use crate::serve::{ServeOptions, ServeReport};
@@ -164,32 +164,16 @@ async fn first(
     shared: &Shared<'_>,
     claimed: Claimed,
 ) -> Result<Option<(Claimed, ReadyStep)>, DbError> {
-    let (pool, options, outage) = (shared.pool, shared.options, shared.outage);
+    let (pool, options) = (shared.pool, shared.options);
     // Retried through an outage like a recording: giving up here would leave the message to
     // reappear as if a handler had run and its worker been lost.
-    let deadline = tokio::time::Instant::now() + options.visibility;
-    let mut backoff = Outage::FIRST;
-    let ready = loop {
-        let loaded = async {
-            let mut conn = pool.acquire().await?;
-            load(&mut conn, &claimed, false).await
-        }
-        .await;
-        match loaded {
-            Ok(loaded) => {
-                outage.borrow_mut().over();
-                break loaded.as_ref().and_then(|l| current(l, &claimed));
-            }
-            Err(e @ (DbError::Sql(_) | DbError::Unreachable { .. }))
-                if tokio::time::Instant::now() + backoff < deadline =>
-            {
-                let _ = outage.borrow_mut().failed(&e);
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Outage::MAX);
-            }
-            Err(e) => return Err(e),
-        }
-    };
+    let held = &claimed;
+    let loaded = retrying(shared.outage, options.visibility, move || async move {
+        let mut conn = pool.acquire().await?;
+        load(&mut conn, held, false).await
+    })
+    .await?;
+    let ready = loaded.as_ref().and_then(|l| current(l, &claimed));
     let Some(mut ready) = ready else {
         archive(pool, &claimed.pgmq_queue, claimed.msg_id).await?;
         shared.count(&Handled::Duplicate);
@@ -250,24 +234,10 @@ async fn record_retrying(
     result: StepExecutionResult,
     keep: bool,
 ) -> Result<(Handled, Option<Next>), DbError> {
-    let deadline = tokio::time::Instant::now() + shared.options.visibility;
-    let mut backoff = Outage::FIRST;
-    loop {
-        match record(shared, claimed, result.clone(), keep).await {
-            Ok(h) => {
-                shared.outage.borrow_mut().over();
-                return Ok(h);
-            }
-            Err(e @ (DbError::Sql(_) | DbError::Unreachable { .. }))
-                if tokio::time::Instant::now() + backoff < deadline =>
-            {
-                let _ = shared.outage.borrow_mut().failed(&e);
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Outage::MAX);
-            }
-            Err(e) => return Err(e),
-        }
-    }
+    retrying(shared.outage, shared.options.visibility, move || {
+        record(shared, claimed, result.clone(), keep)
+    })
+    .await
 }
 
 /// Records one attempt's result in one transaction (see the module docs). With `keep`, the

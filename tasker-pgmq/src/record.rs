@@ -226,8 +226,9 @@ fn visibility_secs(options: &ServeOptions, timeout_ms: u64) -> i32 {
 }
 
 /// [`record`], retried with backoff while the database is unreachable (a restart, a
-/// failover), for up to `patience`: a result already computed is not given up for an
-/// outage shorter than that. Past it, the message reappears and the attempt counts as lost.
+/// failover), for up to the visibility timeout: a result already computed is not given up
+/// for an outage shorter than that. Past it, the message reappears and the attempt counts
+/// as lost.
 async fn record_retrying(
     shared: &Shared<'_>,
     claimed: &Claimed,

@@ -12,6 +12,16 @@ use crate::error::{DbError, redact};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// How every pool of this crate is built: a bounded wait for a connection, and no ping per
+/// acquire (a round trip before every statement): a connection that died fails its
+/// statement instead, which every caller already retries or reports.
+pub(crate) fn pool_options(max_connections: u32) -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(max_connections.max(1))
+        .acquire_timeout(Duration::from_secs(5))
+        .test_before_acquire(false)
+}
+
 /// The advisory lock every migrator takes ("tasker" in ASCII).
 const MIGRATION_LOCK: i64 = 0x7461_736b_6572;
 
@@ -39,12 +49,7 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, DbError>
         ));
     }
     let options = PgConnectOptions::from_str(url).map_err(|e| bad(e.to_string()))?;
-    PgPoolOptions::new()
-        .max_connections(max_connections.max(1))
-        .acquire_timeout(Duration::from_secs(5))
-        // No ping per acquire (a round trip before every statement): a connection that died
-        // fails its statement instead, which every caller already retries or reports.
-        .test_before_acquire(false)
+    pool_options(max_connections)
         .connect_with(options)
         .await
         .map_err(|e| DbError::Unreachable {

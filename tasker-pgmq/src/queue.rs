@@ -108,13 +108,25 @@ pub(crate) fn message(ready: &ReadyStep) -> Value {
 }
 
 /// The template queue of a ready step (its `queue`, else the namespace).
-pub(crate) fn queue_of<'a>(template: &'a TaskTemplate, ready: &ReadyStep) -> Option<&'a str> {
+pub(crate) fn queue_of<'a>(
+    template: &'a TaskTemplate,
+    ready: &ReadyStep,
+) -> Result<&'a str, DbError> {
     let name = &ready.sequence.workflow_step.name;
     template
         .steps
         .iter()
         .find(|s| &s.name == name)
         .map(|s| step_queue(template, s))
+        .ok_or_else(|| DbError::Invalid(format!("a ready step {name:?} is not in its template")))
+}
+
+/// A step message's PGMQ headers: its W3C `traceparent`.
+fn headers(ready: &ReadyStep) -> Value {
+    match &ready.message.traceparent {
+        Some(tp) => json!({ "traceparent": tp }),
+        None => json!({}),
+    }
 }
 
 /// Sends a step attempt that the sending worker keeps: inserted as PGMQ's read would leave
@@ -127,10 +139,6 @@ pub(crate) async fn send_claimed(
     vt_secs: i32,
 ) -> Result<(String, i64), DbError> {
     let name = pgmq_queue_name(queue)?;
-    let headers = match &ready.message.traceparent {
-        Some(tp) => json!({ "traceparent": tp }),
-        None => json!({}),
-    };
     // The columns PGMQ's own send and read write (pgmq 1.11's queue table).
     let id: i64 = sqlx::query_scalar(&format!(
         "INSERT INTO pgmq.q_{name} (vt, read_ct, last_read_at, message, headers)
@@ -139,7 +147,7 @@ pub(crate) async fn send_claimed(
     ))
     .bind(f64::from(vt_secs))
     .bind(message(ready))
-    .bind(headers)
+    .bind(headers(ready))
     .fetch_one(&mut *conn)
     .await?;
     Ok((name, id))
@@ -165,15 +173,7 @@ pub(crate) async fn send_all(
 ) -> Result<(), DbError> {
     let mut by_queue: Vec<(&str, Vec<&ReadyStep>)> = Vec::new();
     for r in ready {
-        let name = &r.sequence.workflow_step.name;
-        let step = template
-            .steps
-            .iter()
-            .find(|s| &s.name == name)
-            .ok_or_else(|| {
-                DbError::Invalid(format!("a dispatched step {name:?} is not in its template"))
-            })?;
-        let queue = step_queue(template, step);
+        let queue = queue_of(template, r)?;
         match by_queue.iter_mut().find(|(q, _)| *q == queue) {
             Some((_, list)) => list.push(r),
             None => by_queue.push((queue, vec![r])),
@@ -181,13 +181,6 @@ pub(crate) async fn send_all(
     }
     for (queue, list) in by_queue {
         let name = pgmq_queue_name(queue)?;
-        let headers: Vec<Value> = list
-            .iter()
-            .map(|r| match &r.message.traceparent {
-                Some(tp) => json!({ "traceparent": tp }),
-                None => json!({}),
-            })
-            .collect();
         // The wake-up rides in the same statement: PostgreSQL delivers it at commit, once per
         // channel per transaction, and only if the transaction commits.
         sqlx::query(
@@ -195,7 +188,7 @@ pub(crate) async fn send_all(
         )
         .bind(&name)
         .bind(list.iter().map(|r| message(r)).collect::<Vec<Value>>())
-        .bind(headers)
+        .bind(list.iter().map(|r| headers(r)).collect::<Vec<Value>>())
         .bind(channel(&name))
         .execute(&mut *conn)
         .await?;

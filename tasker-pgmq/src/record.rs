@@ -206,7 +206,7 @@ async fn first(
         if let Err(e) = sqlx::query("SELECT pgmq.set_vt($1, $2, $3)")
             .bind(&claimed.pgmq_queue)
             .bind(claimed.msg_id)
-            .bind(visibility_secs(options, ms))
+            .bind(visibility_secs(options, Some(ms)))
             .execute(shared.claims)
             .await
         {
@@ -219,10 +219,13 @@ async fn first(
     Ok(Some((claimed, ready)))
 }
 
-/// How long a claim of a step with `timeout_ms` stays hidden, in seconds.
-fn visibility_secs(options: &ServeOptions, timeout_ms: u64) -> i32 {
-    i32::try_from(timeout_ms.div_ceil(1000) + options.visibility_margin.as_secs())
-        .unwrap_or(i32::MAX)
+/// How long a claim of a step stays hidden, in seconds: its own `timeout_ms` plus the margin,
+/// else the worker-wide visibility.
+fn visibility_secs(options: &ServeOptions, timeout_ms: Option<u64>) -> i32 {
+    let secs = timeout_ms.map_or(options.visibility.as_secs(), |ms| {
+        ms.div_ceil(1000) + options.visibility_margin.as_secs()
+    });
+    i32::try_from(secs).unwrap_or(i32::MAX)
 }
 
 /// [`record`], retried with backoff while the database is unreachable (a restart, a
@@ -264,28 +267,21 @@ async fn record(
         .on_result(result)
         .map_err(|e| DbError::Invalid(e.to_string()))?;
     let mut dispatched = queue::dispatched(&actions);
-    let served = |r: &ReadyStep| {
-        let q = queue::queue_of(&loaded.template, r);
-        shared.options.queues.iter().any(|s| Some(s.as_str()) == q)
-    };
-    let kept = if keep {
-        dispatched
-            .iter()
-            .position(|r| served(r))
-            .map(|i| dispatched.remove(i))
-    } else {
-        None
-    };
+    let mut kept = None;
+    if keep {
+        for (i, r) in dispatched.iter().enumerate() {
+            let q = queue::queue_of(&loaded.template, r)?;
+            if shared.options.queues.iter().any(|s| s == q) {
+                kept = Some((q.to_owned(), i));
+                break;
+            }
+        }
+    }
+    let kept = kept.map(|(q, i)| (q, dispatched.remove(i)));
     queue::send_all(&mut tx, &loaded.template, &dispatched).await?;
     let next = match kept {
-        Some(ready) => {
-            let queue = queue::queue_of(&loaded.template, ready)
-                .ok_or_else(|| DbError::Invalid("a kept step is not in its template".into()))?
-                .to_owned();
-            let secs = ready.sequence.workflow_step.timeout_ms.map_or_else(
-                || i32::try_from(shared.options.visibility.as_secs()).unwrap_or(i32::MAX),
-                |ms| visibility_secs(shared.options, ms),
-            );
+        Some((queue, ready)) => {
+            let secs = visibility_secs(shared.options, ready.sequence.workflow_step.timeout_ms);
             let (pgmq_queue, msg_id) = queue::send_claimed(&mut tx, &queue, ready, secs).await?;
             Some(Next {
                 claimed: Claimed {

@@ -200,10 +200,7 @@ fn claim_pool(pool: &PgPool, options: &ServeOptions) -> PgPool {
     let connect = (*pool.connect_options())
         .clone()
         .options([("synchronous_commit", "off")]);
-    sqlx::postgres::PgPoolOptions::new()
-        .max_connections(u32::try_from(options.concurrency.clamp(1, 4)).unwrap_or(4))
-        .acquire_timeout(Duration::from_secs(5))
-        .test_before_acquire(false)
+    crate::migrate::pool_options(u32::try_from(options.concurrency.clamp(1, 4)).unwrap_or(4))
         .connect_lazy_with(connect)
 }
 

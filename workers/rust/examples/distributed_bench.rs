@@ -30,7 +30,8 @@ struct Args {
 }
 
 fn args() -> Result<Args, Error> {
-    let mut argv = std::env::args().skip(1);
+    let mut argv = std::env::args();
+    let _program = argv.next();
     let mode = argv
         .next()
         .ok_or("usage: distributed_bench MODE --database-url URL ...")?;

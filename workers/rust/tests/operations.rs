@@ -115,12 +115,9 @@ fn four_serving_processes_complete_two_thousand_tasks_and_record_no_step_twice()
     .expect("template");
     let servers: Vec<_> = (0..4)
         .map(|i| {
-            common::command(&env)
-                .args(["serve", "--queue", "shared", "--concurrency", "4"])
-                .env("OTEL_SERVICE_NAME", format!("shared-{i}"))
+            common::serve_command(&env, "shared", &format!("shared-{i}"), 4)
                 // Thousands of step lines: more than a pipe holds unread.
                 .env("RUST_LOG", "warn")
-                .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::null())
                 .spawn()
                 .expect("spawn serve")

@@ -36,12 +36,18 @@ pub fn json_of(cmd: &mut Command) -> Value {
     serde_json::from_slice(&out.stdout).expect("JSON on stdout")
 }
 
-pub fn serve(env: &[(&str, String)], queue: &str, service: &str) -> Child {
-    command(env)
-        .args(["serve", "--queue", queue, "--concurrency", "2"])
+/// `serve --queue queue --concurrency n` as `service`, its output piped.
+pub fn serve_command(env: &[(&str, String)], queue: &str, service: &str, n: usize) -> Command {
+    let mut cmd = command(env);
+    cmd.args(["serve", "--queue", queue, "--concurrency", &n.to_string()])
         .env("OTEL_SERVICE_NAME", service)
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+pub fn serve(env: &[(&str, String)], queue: &str, service: &str) -> Child {
+    serve_command(env, queue, service, 2)
         .spawn()
         .expect("spawn serve")
 }
@@ -157,12 +163,8 @@ pub fn sample(text: &str, name_and_labels: &str) -> Option<f64> {
 
 /// `serve` with `/health` and `/metrics` on `addr`.
 pub fn serve_on(env: &[(&str, String)], queue: &str, service: &str, addr: SocketAddr) -> Child {
-    command(env)
-        .args(["serve", "--queue", queue, "--concurrency", "2"])
-        .env("OTEL_SERVICE_NAME", service)
+    serve_command(env, queue, service, 2)
         .env("TASKER_WEB_BIND_ADDRESS", addr.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
         .spawn()
         .expect("spawn serve")
 }

@@ -50,6 +50,18 @@ pub enum DbError {
     Sql(String),
 }
 
+/// A database failure as the core's one error, for the host bindings: a missing or bad URL
+/// is a configuration error, an invalid task a template error, the rest database errors.
+impl From<DbError> for tasker_shared::TaskerError {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::NotConfigured | DbError::BadUrl { .. } => Self::Config(e.to_string()),
+            DbError::Invalid(m) => Self::Internal(m),
+            other => Self::Database(other.to_string()),
+        }
+    }
+}
+
 impl From<sqlx::Error> for DbError {
     fn from(e: sqlx::Error) -> Self {
         Self::Sql(e.to_string())

@@ -187,7 +187,7 @@ async fn first(
                 "the worker running attempt {} was lost before it recorded a result",
                 claimed.attempt
             ),
-            "worker_lost",
+            tasker_shared::host::error_types::WORKER_LOST,
             true,
             0,
         );

@@ -26,6 +26,10 @@ pub enum TaskerError {
     /// A value could not be converted to or from JSON.
     #[error("invalid JSON: {0}")]
     Json(String),
+    /// A host value could not be converted (a completion of the wrong shape, an event id
+    /// that is no UUID).
+    #[error("{0}")]
+    Conversion(String),
     /// A completion named no step in flight, or the wrong one.
     #[error("{0}")]
     InvalidCompletion(String),
@@ -35,6 +39,9 @@ pub enum TaskerError {
     /// The worker's configuration is unusable.
     #[error("invalid worker configuration: {0}")]
     Config(String),
+    /// The database could not be reached or used (the message holds no password).
+    #[error("{0}")]
+    Database(String),
     /// A worker was used in a process forked from the one that started it.
     #[error(
         "this worker was started in process {parent_pid}; after fork, bootstrap a new worker in the child"

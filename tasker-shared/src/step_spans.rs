@@ -9,6 +9,7 @@
 //! fields, nested under the execution span (the current span when it is recorded).
 
 use opentelemetry::trace::TraceContextExt;
+use crate::host::error_types;
 use serde_json::{Map, Value};
 use tracing::{Level, Span, info_span};
 use uuid::Uuid;
@@ -68,9 +69,14 @@ pub fn execution_span(ready: &ReadyStep) -> (Span, Option<TraceIds>) {
 }
 
 /// The event a host receives: the step, and the execution span's ids.
-pub fn execution_event(ready: ReadyStep, ids: Option<&TraceIds>) -> StepExecutionEvent {
+pub fn execution_event(
+    ready: ReadyStep,
+    ids: Option<&TraceIds>,
+    timeout: std::time::Duration,
+) -> StepExecutionEvent {
     let seq = ready.sequence;
     StepExecutionEvent {
+        timeout_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
         event_id: crate::ids::new_uuid(),
         task_uuid: seq.task.task_uuid,
         step_uuid: seq.workflow_step.step_uuid,
@@ -89,7 +95,7 @@ pub fn timed_out(step_uuid: Uuid, ms: u64) -> StepExecutionResult {
     StepExecutionResult::failure(
         step_uuid,
         format!("handler timed out after {ms} ms"),
-        "timeout",
+        error_types::TIMEOUT,
         true,
         ms,
     )
@@ -101,7 +107,7 @@ pub fn abandoned(step_uuid: Uuid) -> StepExecutionResult {
     StepExecutionResult::failure(
         step_uuid,
         "the worker stopped before the step completed",
-        "worker_stopped",
+        error_types::WORKER_STOPPED,
         true,
         0,
     )
@@ -237,7 +243,7 @@ fn into_result(c: StepExecutionCompletionEvent, measured_ms: u64) -> StepExecuti
             error_type: if c.success {
                 None
             } else {
-                error_type.or_else(|| Some("handler_error".to_owned()))
+                error_type.or_else(|| Some(error_types::HANDLER_ERROR.to_owned()))
             },
             retryable,
             worker_id: None,

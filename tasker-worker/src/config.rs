@@ -27,6 +27,16 @@ pub struct WorkerConfig {
     pub language: String,
     /// How long `stop` waits for in-flight steps.
     pub drain_timeout: Duration,
+    /// The PostgreSQL database `serve` claims steps from; `None` reads `TASKER_DATABASE_URL`,
+    /// then `DATABASE_URL`, when serving starts.
+    pub database_url: Option<String>,
+    /// The queues `serve` takes steps from (template `queue` names).
+    pub queues: Vec<String>,
+    /// How long an idle `serve` waits before looking at its queues again, when no
+    /// notification woke it.
+    pub poll_interval: Duration,
+    /// Whether `serve` listens for PGMQ's insert notifications (a wake-up hint).
+    pub notify: bool,
 }
 
 impl Default for WorkerConfig {
@@ -42,6 +52,10 @@ impl Default for WorkerConfig {
             telemetry: None,
             language: "rust".to_owned(),
             drain_timeout: Duration::from_secs(10),
+            database_url: None,
+            queues: Vec::new(),
+            poll_interval: Duration::from_millis(500),
+            notify: true,
         }
     }
 }
@@ -106,6 +120,19 @@ impl WorkerConfig {
             format!("{:?}", asked.web_bind_address),
         );
         check("language", self.language.clone(), asked.language.clone());
+        let url = |c: &WorkerConfig| format!("{:?}", c.database_url.as_deref().map(tasker_pgmq::redact));
+        check("database_url", url(self), url(asked));
+        check(
+            "queues",
+            format!("{:?}", self.queues),
+            format!("{:?}", asked.queues),
+        );
+        check(
+            "poll_interval",
+            format!("{:?}", self.poll_interval),
+            format!("{:?}", asked.poll_interval),
+        );
+        check("notify", self.notify.to_string(), asked.notify.to_string());
         let telemetry = |c: &WorkerConfig| {
             c.telemetry
                 .clone()

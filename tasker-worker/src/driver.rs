@@ -89,7 +89,7 @@ impl Steps {
                         "internal error while processing the step: {}",
                         tasker_shared::panic_message(&*panic)
                     ),
-                    "internal_error",
+                    tasker_shared::host::error_types::INTERNAL_ERROR,
                     false,
                     0,
                 )

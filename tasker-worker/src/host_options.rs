@@ -18,6 +18,10 @@ const WORKER_KEYS: &[&str] = &[
     "web_bind_address",
     "drain_timeout",
     "telemetry",
+    "database_url",
+    "queues",
+    "poll_interval",
+    "notify",
 ];
 const TELEMETRY_KEYS: &[&str] = &[
     "enabled",
@@ -66,6 +70,14 @@ fn string(v: &Value, key: &str) -> TaskerResult<String> {
         .ok_or_else(|| bad(format!("{key} must be a string, got {v}")))
 }
 
+fn strings(v: &Value, key: &str) -> TaskerResult<Vec<String>> {
+    v.as_array()
+        .ok_or_else(|| bad(format!("{key} must be a list of strings, got {v}")))?
+        .iter()
+        .map(|n| string(n, &format!("{key}[]")))
+        .collect()
+}
+
 /// Builds a worker config for a host `language` from its options (`null` or an object):
 /// environment first, then the options over it.
 pub fn worker_config_from_options(options: &Value, language: &str) -> TaskerResult<WorkerConfig> {
@@ -95,13 +107,14 @@ pub fn worker_config_from_options(options: &Value, language: &str) -> TaskerResu
                     ))
                 })?);
             }
-            "namespaces" => {
-                config.namespaces = v
-                    .as_array()
-                    .ok_or_else(|| bad(format!("namespaces must be a list of strings, got {v}")))?
-                    .iter()
-                    .map(|n| string(n, "namespaces[]"))
-                    .collect::<TaskerResult<_>>()?;
+            "namespaces" => config.namespaces = strings(v, key)?,
+            "queues" => config.queues = strings(v, key)?,
+            "database_url" => config.database_url = Some(string(v, key)?),
+            "poll_interval" => config.poll_interval = seconds(v, key)?,
+            "notify" => {
+                config.notify = v
+                    .as_bool()
+                    .ok_or_else(|| bad(format!("notify must be true or false, got {v}")))?;
             }
             "telemetry" => config.telemetry = Some(telemetry_from_options(v)?),
             _ => {}
@@ -203,7 +216,7 @@ mod tests {
         };
         assert_eq!(
             err(json!({"concurency": 2})),
-            "invalid worker configuration: unknown worker option \"concurency\" (known: concurrency, handler_timeout, dispatch_buffer, worker_id, namespaces, web_bind_address, drain_timeout, telemetry)"
+            "invalid worker configuration: unknown worker option \"concurency\" (known: concurrency, handler_timeout, dispatch_buffer, worker_id, namespaces, web_bind_address, drain_timeout, telemetry, database_url, queues, poll_interval, notify)"
         );
         assert_eq!(
             err(json!({"concurrency": 0})),

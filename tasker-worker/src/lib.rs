@@ -12,21 +12,26 @@
 //! Hosts (the Ruby and Python bindings, the native Rust worker) only take events from the
 //! bridge and complete them; everything else lives here.
 
+pub mod blocking;
 mod bootstrap;
 pub mod bridge;
+mod client;
 mod config;
 mod driver;
 mod handoff;
 mod host_options;
 mod metrics;
 mod processor;
+mod serving;
 mod subscriber;
 mod task_run;
 mod web;
 mod worker;
 
 pub use bootstrap::{abandon_after_fork, bootstrap_worker, current_worker};
+pub use blocking::BlockingHost;
 pub use bridge::{BridgeOutcome, EventBridge};
+pub use client::Client;
 pub use config::WorkerConfig;
 pub use driver::TaskResult;
 pub use host_options::{
@@ -37,4 +42,5 @@ pub use task_run::{TaskRun, Waited};
 pub use web::ReadinessCheck;
 pub use worker::Worker;
 
+pub use tasker_pgmq::{ServeReport, database_url};
 pub use tasker_shared::{TaskerError, TaskerResult};

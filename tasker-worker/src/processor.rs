@@ -45,13 +45,10 @@ impl CommandProcessor {
     pub async fn handle_execute_step(&self, ready: ReadyStep) -> StepExecutionResult {
         let (span, ids) = step_spans::execution_span(&ready);
         let seq = &ready.sequence;
-        let timeout = seq
-            .workflow_step
-            .timeout_ms
-            .map(Duration::from_millis)
-            .unwrap_or(self.default_timeout);
+        let timeout =
+            tasker_shared::host::step_timeout(seq.workflow_step.timeout_ms, self.default_timeout);
         let namespace = seq.task.namespace_name.clone();
-        let event = step_spans::execution_event(ready, ids.as_ref());
+        let event = step_spans::execution_event(ready, ids.as_ref(), timeout);
 
         async move {
             tracing::info!("step.execution_started");
@@ -75,7 +72,7 @@ impl CommandProcessor {
                 Err(e) => StepExecutionResult::failure(
                     event.step_uuid,
                     format!("the step could not be dispatched: {e}"),
-                    "worker_stopped",
+                    tasker_shared::host::error_types::WORKER_STOPPED,
                     true,
                     0,
                 )

@@ -31,6 +31,7 @@ use tasker_shared::{TaskerError, TaskerResult};
 use tokio::runtime::Handle;
 use uuid::Uuid;
 
+use crate::blocking::{self, BlockingHost, Plain};
 use crate::bridge::EventBridge;
 use crate::driver::TaskResult;
 use crate::handoff::Offering;
@@ -103,15 +104,35 @@ impl TaskRun {
         self.wait_slice(slice, true)
     }
 
+    /// Drives the task to its end with `host`'s lock released, in slices with interrupts
+    /// checked between them, or until `timeout` passes ([`TaskerError::TaskTimeout`]). This
+    /// is `run_task` for every blocking host; an interrupt leaves with the run dropped, which
+    /// cancels the task.
+    pub fn finish<H: BlockingHost>(
+        &mut self,
+        host: &H,
+        timeout: Option<Duration>,
+    ) -> Result<TaskResult, H::Error> {
+        let task_uuid = self.task_uuid;
+        match blocking::in_slices(host, timeout, |slice| self.wait(slice))? {
+            Some(result) => Ok(result),
+            None => Err(host.error(blocking::task_timeout(
+                task_uuid,
+                timeout.unwrap_or_default(),
+            ))),
+        }
+    }
+
     /// Drives the task to its end, or until `timeout` passes ([`TaskerError::TaskTimeout`]),
     /// handing every event it takes to `serve`, which must complete it on the bridge (or let
     /// its deadline fail it). For callers that need nothing between slices (a Rust `main`).
     pub fn run_serving(
         &mut self,
         timeout: Option<Duration>,
-        mut serve: impl FnMut(StepExecutionEvent),
+        mut serve: impl FnMut(StepExecutionEvent) + Send,
     ) -> TaskerResult<TaskResult> {
-        crate::worker::wait_in_slices(self.task_uuid, timeout, |slice| {
+        let task_uuid = self.task_uuid;
+        blocking::in_slices(&Plain, timeout, |slice| {
             Ok(match self.wait_or_take(slice)? {
                 Waited::Finished(result) => Some(result),
                 Waited::Event(event) => {
@@ -120,11 +141,10 @@ impl TaskRun {
                 }
                 Waited::Elapsed => None,
             })
-        })
+        })?
+        .ok_or_else(|| blocking::task_timeout(task_uuid, timeout.unwrap_or_default()))
     }
 
-    /// [`wait_or_take`](Self::wait_or_take) when `take_steps`, else [`wait`](Self::wait)
-    /// (never [`Waited::Event`]): for hosts that decide per call whether they run handlers.
     pub fn wait_slice(&mut self, slice: Duration, take_steps: bool) -> TaskerResult<Waited> {
         let Some(drive) = self.drive.as_mut() else {
             return Err(TaskerError::Internal(format!(

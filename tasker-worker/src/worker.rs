@@ -1,6 +1,6 @@
 //! The worker handle: starts the runtime pieces, runs tasks, and stops gracefully.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
@@ -12,8 +12,8 @@ use tasker_shared::types::StepExecutionResult;
 use tasker_shared::workflow::{ReadyStep, TaskTemplate};
 use tasker_shared::{TaskerError, TaskerResult};
 use tokio::runtime::{Handle, Runtime};
-use uuid::Uuid;
 
+use crate::blocking::Plain;
 use crate::bridge::EventBridge;
 use crate::config::WorkerConfig;
 use crate::driver::{self, Steps, TaskResult};
@@ -21,8 +21,6 @@ use crate::processor::CommandProcessor;
 use crate::task_run::TaskRun;
 use crate::web::{Readiness, ReadinessCheck, WebServer};
 
-/// Where a submitted task's result arrives; shared so waiters can wait in slices.
-type ResultSlot = Arc<Mutex<std::sync::mpsc::Receiver<TaskerResult<TaskResult>>>>;
 
 struct Inner {
     config: WorkerConfig,
@@ -31,13 +29,16 @@ struct Inner {
     bridge: Arc<EventBridge>,
     steps: Steps,
     handlers: RwLock<HashSet<String>>,
-    submitted: Mutex<HashMap<Uuid, ResultSlot>>,
     pid: u32,
     forked: AtomicBool,
     running_tasks: std::sync::atomic::AtomicUsize,
     stopped: AtomicBool,
     web: Mutex<Option<WebServer>>,
     readiness: Readiness,
+    /// `true` asks every `serve` of this worker to stop claiming and drain.
+    serve_stop: tokio::sync::watch::Sender<bool>,
+    /// How many `serve` loops are running, so `stop` can wait for them to drain.
+    serving: std::sync::atomic::AtomicUsize,
 }
 
 /// A running worker. Cheap to clone; every clone is the same worker.
@@ -119,13 +120,14 @@ impl Worker {
                 bridge,
                 steps,
                 handlers: RwLock::new(HashSet::new()),
-                submitted: Mutex::new(HashMap::new()),
                 running_tasks: 0.into(),
                 pid: std::process::id(),
                 forked: AtomicBool::new(false),
                 stopped: AtomicBool::new(false),
                 web: Mutex::new(web),
                 readiness,
+                serve_stop: tokio::sync::watch::Sender::new(false),
+                serving: 0.into(),
             }),
         })
     }
@@ -165,6 +167,21 @@ impl Worker {
         self.inner.readiness.add(name.into(), check);
     }
 
+    /// What every step of this worker goes through (for `serve`).
+    pub(crate) fn steps(&self) -> &Steps {
+        &self.inner.steps
+    }
+
+    /// The flag that asks `serve` to stop, and the count of running `serve` loops.
+    pub(crate) fn serve_control(
+        &self,
+    ) -> (
+        &tokio::sync::watch::Sender<bool>,
+        &std::sync::atomic::AtomicUsize,
+    ) {
+        (&self.inner.serve_stop, &self.inner.serving)
+    }
+
     pub fn is_stopped(&self) -> bool {
         self.inner.stopped.load(Ordering::Acquire)
     }
@@ -181,7 +198,7 @@ impl Worker {
         Ok(())
     }
 
-    fn ensure_running(&self) -> TaskerResult<()> {
+    pub(crate) fn ensure_running(&self) -> TaskerResult<()> {
         if self.inner.forked.load(Ordering::Acquire) {
             return Err(TaskerError::Forked {
                 parent_pid: self.inner.pid,
@@ -273,73 +290,6 @@ impl Worker {
         ))
     }
 
-    /// Starts a task on the runtime and returns its uuid at once; collect it with
-    /// [`Worker::wait`] or [`Worker::try_wait`].
-    pub fn submit_task(&self, template: TaskTemplate, context: Value) -> TaskerResult<Uuid> {
-        self.check(&template, &context)?;
-        let task_uuid = tasker_shared::ids::new_uuid();
-        let (tx, rx) = std::sync::mpsc::channel();
-        let running = Running::new_owned(self.inner.clone());
-        let steps = self.inner.steps.clone();
-        self.inner
-            .submitted
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(task_uuid, Arc::new(Mutex::new(rx)));
-        self.inner.handle.spawn(async move {
-            let result = driver::drive(
-                steps,
-                template,
-                context,
-                task_uuid,
-                tasker_shared::ids::new_uuid(),
-            )
-            .await;
-            drop(running);
-            let _ = tx.send(result);
-        });
-        Ok(task_uuid)
-    }
-
-    /// Waits up to `slice` for a submitted task; `Ok(None)` if it is still running. Hosts
-    /// call it in short slices with their global lock released, checking for interrupts in
-    /// between.
-    pub fn try_wait(&self, task_uuid: Uuid, slice: Duration) -> TaskerResult<Option<TaskResult>> {
-        let rx = self
-            .inner
-            .submitted
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&task_uuid)
-            .cloned()
-            .ok_or_else(|| {
-                TaskerError::Internal(format!(
-                    "no submitted task {task_uuid} is waiting to be collected"
-                ))
-            })?;
-        let received = rx
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .recv_timeout(slice);
-        match received {
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Ok(None),
-            other => {
-                self.inner
-                    .submitted
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .remove(&task_uuid);
-                other.map_err(|_| TaskerError::Stopped)?.map(Some)
-            }
-        }
-    }
-
-    /// Blocks until a submitted task finishes, up to `timeout` (`None` waits as long as it
-    /// takes). Call it with the host's global lock released, never on a runtime thread.
-    pub fn wait(&self, task_uuid: Uuid, timeout: Option<Duration>) -> TaskerResult<TaskResult> {
-        wait_in_slices(task_uuid, timeout, |slice| self.try_wait(task_uuid, slice))
-    }
-
     /// Runs a task to its end, blocking the calling thread, which drives the task itself
     /// ([`Worker::start_task`]). From a runtime thread, where blocking on the runtime is not
     /// allowed, the task runs on the runtime instead and this thread waits for it.
@@ -350,11 +300,40 @@ impl Worker {
         timeout: Option<Duration>,
     ) -> TaskerResult<TaskResult> {
         if Handle::try_current().is_ok() {
-            let task_uuid = self.submit_task(template, context)?;
-            return self.wait(task_uuid, timeout);
+            return self.run_on_runtime(template, context, timeout);
         }
-        let mut run = self.start_task(template, context)?;
-        wait_in_slices(run.task_uuid(), timeout, |slice| run.wait(slice))
+        self.start_task(template, context)?.finish(&Plain, timeout)
+    }
+
+    /// `run_task` from a runtime thread: the task runs on the runtime, and this thread waits
+    /// for its result on a channel.
+    fn run_on_runtime(
+        &self,
+        template: TaskTemplate,
+        context: Value,
+        timeout: Option<Duration>,
+    ) -> TaskerResult<TaskResult> {
+        self.check(&template, &context)?;
+        let task_uuid = tasker_shared::ids::new_uuid();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let running = Running::new_owned(self.inner.clone());
+        let steps = self.inner.steps.clone();
+        self.inner.handle.spawn(async move {
+            let correlation_id = tasker_shared::ids::new_uuid();
+            let result = driver::drive(steps, template, context, task_uuid, correlation_id).await;
+            drop(running);
+            let _ = tx.send(result);
+        });
+        let received = match timeout {
+            Some(t) => rx.recv_timeout(t).map_err(|e| match e {
+                std::sync::mpsc::RecvTimeoutError::Timeout => {
+                    crate::blocking::task_timeout(task_uuid, t)
+                }
+                std::sync::mpsc::RecvTimeoutError::Disconnected => TaskerError::Stopped,
+            })?,
+            None => rx.recv().map_err(|_| TaskerError::Stopped)?,
+        };
+        received
     }
 
     /// For a forked child: this worker's runtime threads exist only in the parent, so it is
@@ -397,6 +376,8 @@ impl Worker {
             return Ok(());
         }
         tracing::info!(worker_id = %self.worker_id(), "Worker stopping");
+        // Serving loops stop claiming first; the steps they hold drain with the rest.
+        self.inner.serve_stop.send_replace(true);
         if let Some(web) = self
             .inner
             .web
@@ -408,6 +389,7 @@ impl Worker {
         }
         let deadline = Instant::now() + self.inner.config.drain_timeout;
         while (self.inner.running_tasks.load(Ordering::Acquire) > 0
+            || self.inner.serving.load(Ordering::Acquire) > 0
             || self.inner.bridge.in_flight() > 0)
             && Instant::now() < deadline
         {
@@ -445,33 +427,6 @@ impl Worker {
         }
         tracing::info!(worker_id = %self.worker_id(), abandoned_steps = abandoned, "Worker stopped");
         telemetry.map_err(TaskerError::from)
-    }
-}
-
-/// Calls `wait_slice` until it yields the task's result, giving up with `TaskTimeout` once
-/// `timeout` has passed (`None`: never).
-pub(crate) fn wait_in_slices(
-    task_uuid: Uuid,
-    timeout: Option<Duration>,
-    mut wait_slice: impl FnMut(Duration) -> TaskerResult<Option<TaskResult>>,
-) -> TaskerResult<TaskResult> {
-    let deadline = timeout.map(|t| Instant::now() + t);
-    loop {
-        let slice = match deadline {
-            Some(d) => d.saturating_duration_since(Instant::now()),
-            None => Duration::from_secs(3600),
-        };
-        if let Some(result) = wait_slice(slice)? {
-            return Ok(result);
-        }
-        if let (Some(d), Some(t)) = (deadline, timeout) {
-            if Instant::now() >= d {
-                return Err(TaskerError::TaskTimeout {
-                    task_uuid,
-                    millis: u64::try_from(t.as_millis()).unwrap_or(u64::MAX),
-                });
-            }
-        }
     }
 }
 

@@ -24,6 +24,10 @@ pub struct StepExecutionEvent {
     /// W3C `traceparent` of the execution span.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub traceparent: Option<String>,
+    /// How long the handler may run, in ms: the step's `timeout_ms`, else the worker's
+    /// handler timeout (`host::step_timeout`). Hosts read it; none works it out again.
+    #[serde(default)]
+    pub timeout_ms: u64,
 }
 
 /// Returned by the host when its handler finishes. `trace_id` / `span_id` are the event's,

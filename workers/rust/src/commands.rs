@@ -235,47 +235,18 @@ fn serve(
     if let Some(n) = concurrency {
         config.concurrency = n;
     }
-    let options = tasker_pgmq::ServeOptions {
-        queues,
-        concurrency: config.concurrency,
-        // Hidden while it runs: longer than a step may take, so only a lost worker's step
-        // reappears.
-        visibility: config.handler_timeout + std::time::Duration::from_secs(5),
-        visibility_margin: std::time::Duration::from_secs(2),
-        poll_interval,
-        notify,
-        health: tasker_pgmq::DbHealth::default(),
-    };
-    // A connection per step in flight, and two for claims.
-    let pool_size = u32::try_from(options.concurrency)
-        .unwrap_or(u32::MAX)
-        .saturating_add(2);
+    config.database_url = Some(url.to_owned());
+    config.queues = queues;
+    config.poll_interval = poll_interval;
+    config.notify = notify;
     let rust = tasker_worker_rust::RustWorker::start(
         config,
         tasker_worker_rust::handlers::example_registry(),
     )?;
     let worker = rust.worker().clone();
-    let health = options.health.clone();
-    worker.add_readiness_check("database", std::sync::Arc::new(move || health.check()));
-    let report = worker.runtime_handle().block_on(async {
-        let pool = tasker_pgmq::connect(url, pool_size).await?;
-        tasker_pgmq::check_migrated(&pool, url).await?;
-        let execute = |ready: tasker_shared::workflow::ReadyStep| {
-            let (worker, step_uuid) = (worker.clone(), ready.message.step_uuid);
-            async move {
-                worker.execute_step(ready).await.unwrap_or_else(|e| {
-                    tasker_shared::types::StepExecutionResult::failure(
-                        step_uuid,
-                        e.to_string(),
-                        "worker_stopped",
-                        true,
-                        0,
-                    )
-                })
-            }
-        };
-        tasker_pgmq::serve(&pool, options, execute, stop_signal()).await
-    });
+    let report = worker
+        .runtime_handle()
+        .block_on(worker.serve(stop_signal()));
     let stopped = rust.stop();
     let report = report?;
     if let Err(e) = stopped {

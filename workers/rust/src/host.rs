@@ -34,12 +34,11 @@ impl RustWorker {
             worker.register_handler(name)?;
         }
         let registry = Arc::new(registry);
-        let default_timeout = worker.config().handler_timeout;
         for _ in 0..worker.config().concurrency {
             let (worker, registry) = (worker.clone(), registry.clone());
             worker.runtime_handle().clone().spawn(async move {
                 while let Ok(event) = worker.bridge().recv().await {
-                    if let Some(c) = run_one(&registry, &event, default_timeout).await {
+                    if let Some(c) = run_one(&registry, &event).await {
                         deliver(&worker, &event, c);
                     }
                 }
@@ -67,12 +66,11 @@ impl RustWorker {
         }
         let mut run = self.worker.start_task(template, context)?;
         let handle = self.worker.runtime_handle().clone();
-        let default_timeout = self.worker.config().handler_timeout;
         run.run_serving(timeout, |event| {
             // `stop` shutting the runtime down under the handler makes Tokio's timer panic:
             // the step is then the worker's to end (as stopped), not a panic for the caller.
             let ran = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                handle.block_on(run_one(&self.registry, &event, default_timeout))
+                handle.block_on(run_one(&self.registry, &event))
             }));
             if let Ok(Some(c)) = ran {
                 deliver(&self.worker, &event, c);
@@ -97,19 +95,15 @@ fn deliver(worker: &Worker, event: &StepExecutionEvent, completion: StepExecutio
 async fn run_one(
     registry: &HandlerRegistry,
     event: &StepExecutionEvent,
-    default_timeout: Duration,
 ) -> Option<StepExecutionCompletionEvent> {
     let step = &event.task_sequence_step.workflow_step;
-    let timeout = step
-        .timeout_ms
-        .map(Duration::from_millis)
-        .unwrap_or(default_timeout);
+    let timeout = Duration::from_millis(event.timeout_ms);
     let outcome = match registry.get(&step.handler) {
         None => Err(StepError::permanent(format!(
             "no Rust handler registered as {:?}",
             step.handler
         ))
-        .with_type("unknown_handler")),
+        .with_type(tasker_shared::host::error_types::UNKNOWN_HANDLER)),
         Some(handler) => {
             let call =
                 AssertUnwindSafe(handler.call_boxed(StepContext::from_event(event))).catch_unwind();

@@ -5,6 +5,7 @@ use std::rc::Rc;
 
 use js_sys::{Function, Reflect};
 use tasker_shared::logging::{self, TelemetryConfig};
+use tasker_shared::host::TemplateInput;
 use tasker_shared::workflow::TaskTemplate;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
@@ -223,13 +224,11 @@ pub async fn bootstrap_worker(
 }
 
 fn template_from(v: &JsValue) -> Result<TaskTemplate, WasmError> {
-    match v.as_string() {
-        Some(text) if text.trim_start().starts_with('{') => Ok(TaskTemplate::from_json(&text)?),
-        Some(text) => Ok(TaskTemplate::from_yaml(&text)?),
-        None => Ok(TaskTemplate::from_value(conversions::to_json(
-            v, "template",
-        )?)?),
-    }
+    let input = match v.as_string() {
+        Some(text) => TemplateInput::Text(text),
+        None => TemplateInput::Value(conversions::to_json(v, "template")?),
+    };
+    Ok(tasker_shared::host::template(input)?)
 }
 
 #[wasm_bindgen(js_class = Worker)]
@@ -275,7 +274,7 @@ impl WasmWorker {
             template,
             context,
             self.inner.concurrency,
-            self.inner.handler_timeout_ms,
+            std::time::Duration::from_secs_f64(self.inner.handler_timeout_ms / 1000.0),
         )
         .await;
         self.inner.running.set(self.inner.running.get() - 1);

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use futures::future::{Either, select};
 use js_sys::{Function, Object, Promise, Reflect};
 use serde_json::json;
+use tasker_shared::host::error_types;
 use tasker_shared::types::{StepExecutionCompletionEvent, StepExecutionEvent};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
@@ -190,7 +191,7 @@ pub(crate) async fn call(event: &StepExecutionEvent, timeout_ms: f64) -> Outcome
         return fail(
             completion,
             format!("no JS handler registered as {name:?}"),
-            "UNKNOWN_HANDLER",
+            error_types::UNKNOWN_HANDLER,
             false,
         );
     };
@@ -200,7 +201,7 @@ pub(crate) async fn call(event: &StepExecutionEvent, timeout_ms: f64) -> Outcome
             return fail(
                 completion,
                 JsValue::from(e).as_string().unwrap_or_default(),
-                "CONVERSION",
+                error_types::INTERNAL_ERROR,
                 false,
             );
         }
@@ -234,7 +235,7 @@ pub(crate) async fn call(event: &StepExecutionEvent, timeout_ms: f64) -> Outcome
                     .dyn_into::<js_sys::Error>()
                     .map(|e| String::from(e.message()))
                     .unwrap_or_default(),
-                "CONVERSION",
+                error_types::INVALID_RESULT,
                 false,
             ),
         },

@@ -18,15 +18,15 @@ fn now_ms() -> f64 {
 }
 
 /// One step: execution span, the handler, the completion span.
-async fn run_step(ready: ReadyStep, default_timeout_ms: f64) -> StepExecutionResult {
+async fn run_step(ready: ReadyStep, default_timeout: std::time::Duration) -> StepExecutionResult {
     let (span, ids) = step_spans::execution_span(&ready);
-    let timeout_ms = ready
-        .sequence
-        .workflow_step
-        .timeout_ms
-        .map_or(default_timeout_ms, |ms| ms as f64);
+    let timeout = tasker_shared::host::step_timeout(
+        ready.sequence.workflow_step.timeout_ms,
+        default_timeout,
+    );
     span.in_scope(|| tracing::info!("step.execution_started"));
-    let event = step_spans::execution_event(ready, ids.as_ref());
+    let event = step_spans::execution_event(ready, ids.as_ref(), timeout);
+    let timeout_ms = event.timeout_ms as f64;
     let started = now_ms();
     let outcome = bridge::call(&event, timeout_ms).await;
     let elapsed = (now_ms() - started).max(0.0) as u64;
@@ -43,7 +43,7 @@ pub(crate) async fn drive(
     template: TaskTemplate,
     context: Value,
     concurrency: usize,
-    default_timeout_ms: f64,
+    default_timeout: std::time::Duration,
 ) -> Result<Value, WasmError> {
     let (task_uuid, correlation_id) = (
         tasker_shared::ids::new_uuid(),
@@ -79,7 +79,7 @@ pub(crate) async fn drive(
             let Some(ready) = waiting.pop_front() else {
                 break;
             };
-            running.push(run_step(ready, default_timeout_ms));
+            running.push(run_step(ready, default_timeout));
         }
         let Some(result) = running.next().await else {
             return Err(WasmError::new(

@@ -20,24 +20,10 @@ impl WasmError {
     }
 }
 
-fn code(e: &TaskerError) -> &'static str {
-    match e {
-        TaskerError::Template(_) => "TEMPLATE",
-        TaskerError::Workflow(_) | TaskerError::Internal(_) => "INTERNAL",
-        TaskerError::TraceContext(_) => "TRACE_CONTEXT",
-        TaskerError::Telemetry(_) => "TELEMETRY",
-        TaskerError::UnknownHandler(_) => "UNKNOWN_HANDLER",
-        TaskerError::Json(_) => "CONVERSION",
-        TaskerError::InvalidCompletion(_) => "COMPLETION",
-        TaskerError::TaskTimeout { .. } => "TASK_TIMEOUT",
-        TaskerError::Config(_) => "CONFIGURATION",
-        TaskerError::Stopped | TaskerError::Forked { .. } => "WORKER_STOPPED",
-    }
-}
 
 impl From<TaskerError> for WasmError {
     fn from(e: TaskerError) -> Self {
-        Self::new(code(&e), e.to_string())
+        Self::new(e.kind().js_code(), e.to_string())
     }
 }
 

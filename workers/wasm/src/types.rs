@@ -95,6 +95,6 @@ export interface WorkerOptions {
 
 /** Errors thrown by tasker-core carry a `code`. */
 export interface TaskerError extends Error {
-  code: "TEMPLATE" | "UNKNOWN_HANDLER" | "CONVERSION" | "CONFIGURATION" | "WORKER_STOPPED" | "TELEMETRY" | "INTERNAL" | "TRACE_CONTEXT" | "COMPLETION" | "TASK_TIMEOUT";
+  code: "TEMPLATE" | "UNKNOWN_HANDLER" | "CONVERSION" | "CONFIGURATION" | "WORKER_STOPPED" | "TELEMETRY" | "INTERNAL" | "TRACE_CONTEXT" | "COMPLETION" | "TASK_TIMEOUT" | "DATABASE";
 }
 "#;

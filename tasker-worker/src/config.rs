@@ -120,7 +120,8 @@ impl WorkerConfig {
             format!("{:?}", asked.web_bind_address),
         );
         check("language", self.language.clone(), asked.language.clone());
-        let url = |c: &WorkerConfig| format!("{:?}", c.database_url.as_deref().map(tasker_pgmq::redact));
+        let url =
+            |c: &WorkerConfig| format!("{:?}", c.database_url.as_deref().map(tasker_pgmq::redact));
         check("database_url", url(self), url(asked));
         check(
             "queues",

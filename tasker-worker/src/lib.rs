@@ -28,8 +28,8 @@ mod task_run;
 mod web;
 mod worker;
 
-pub use bootstrap::{abandon_after_fork, bootstrap_worker, current_worker};
 pub use blocking::BlockingHost;
+pub use bootstrap::{abandon_after_fork, bootstrap_worker, current_worker};
 pub use bridge::{BridgeOutcome, EventBridge};
 pub use client::Client;
 pub use config::WorkerConfig;

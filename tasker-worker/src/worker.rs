@@ -21,7 +21,6 @@ use crate::processor::CommandProcessor;
 use crate::task_run::TaskRun;
 use crate::web::{Readiness, ReadinessCheck, WebServer};
 
-
 struct Inner {
     config: WorkerConfig,
     runtime: Mutex<Option<Runtime>>,

@@ -13,9 +13,6 @@ pub const TIMEOUT: &str = "timeout";
 pub const UNKNOWN_HANDLER: &str = "unknown_handler";
 /// The handler returned a value JSON cannot hold (NaN, an object of no JSON type, a cycle).
 pub const INVALID_RESULT: &str = "invalid_result";
-/// The handler tried to exit or interrupt the worker (Ruby `SystemExit`/`Interrupt`,
-/// Python `SystemExit`/`KeyboardInterrupt`); not retried.
-pub const HANDLER_EXIT: &str = "handler_exit";
 /// The handler reported failure without naming a type.
 pub const HANDLER_ERROR: &str = "handler_error";
 /// A worker took the step and was lost before recording it (its message was redelivered).
@@ -30,7 +27,6 @@ pub const ALL: &[(&str, &str)] = &[
     ("TIMEOUT", TIMEOUT),
     ("UNKNOWN_HANDLER", UNKNOWN_HANDLER),
     ("INVALID_RESULT", INVALID_RESULT),
-    ("HANDLER_EXIT", HANDLER_EXIT),
     ("HANDLER_ERROR", HANDLER_ERROR),
     ("WORKER_LOST", WORKER_LOST),
     ("WORKER_STOPPED", WORKER_STOPPED),

@@ -217,7 +217,9 @@ impl Task {
                     StepExecutionResult::failure(
                         state.uuid,
                         e.clone(),
-                        r.error_type.as_deref().unwrap_or(crate::host::error_types::HANDLER_ERROR),
+                        r.error_type
+                            .as_deref()
+                            .unwrap_or(crate::host::error_types::HANDLER_ERROR),
                         true,
                         r.execution_time_ms,
                     )

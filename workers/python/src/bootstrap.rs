@@ -1,19 +1,16 @@
 //! Phase 2: `Worker.bootstrap(options)` starts (or returns) the process worker, which owns a
-//! multi-thread Tokio runtime and starts telemetry export inside it.
+//! multi-thread Tokio runtime and starts telemetry export inside it. Running a task and
+//! serving the queues are the core's blocking-host loops (`tasker_worker::blocking`), with
+//! the GIL released.
 
-use std::time::{Duration, Instant};
-
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
-use tasker_shared::TaskerError;
+use tasker_shared::host::{self, TemplateInput};
 use tasker_shared::workflow::TaskTemplate;
 use tasker_worker::Worker;
 
+use crate::errors::PyHost;
 use crate::{bridge, conversions, errors};
-
-/// How long one GIL-free wait lasts before Python gets to check for signals.
-pub(crate) const SLICE: Duration = Duration::from_millis(100);
 
 /// The Python-side handle on the process worker.
 #[pyclass(name = "Worker", module = "tasker_core._tasker_core", frozen)]
@@ -21,6 +18,29 @@ pub(crate) struct PyWorker(pub(crate) Worker);
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyWorker>()
+}
+
+/// A template path (str) or dict.
+pub(crate) fn template_from(py: Python<'_>, template: &Bound<'_, PyAny>) -> PyResult<TaskTemplate> {
+    let input = match template.cast::<PyString>() {
+        Ok(path) => TemplateInput::Path(path.extract::<String>()?),
+        Err(_) => TemplateInput::Value(conversions::to_json(template, "template")?),
+    };
+    host::template(input).map_err(|e| errors::to_py(py, e))
+}
+
+/// A task context, `{}` when None.
+pub(crate) fn context_from(context: Option<&Bound<'_, PyAny>>) -> PyResult<serde_json::Value> {
+    match context {
+        Some(c) => conversions::to_json(c, "context"),
+        None => Ok(serde_json::Value::Object(Default::default())),
+    }
+}
+
+/// A result (task, report) as a dict.
+pub(crate) fn to_py_dict<T: serde::Serialize>(py: Python<'_>, value: &T) -> PyResult<Py<PyAny>> {
+    let json = serde_json::to_value(value).map_err(|e| errors::to_py(py, e.into()))?;
+    conversions::to_py(py, &json)
 }
 
 #[pymethods]
@@ -49,9 +69,8 @@ impl PyWorker {
     }
 
     /// Runs a task (a template path or dict) and returns its result as a dict. Waits with the
-    /// GIL released, in slices, so handler threads run and Ctrl-C is honoured; the waiting
-    /// thread drives the task itself meanwhile. It never runs a handler: a handler cannot be
-    /// pre-empted, and one that never returns must not keep the caller from its result.
+    /// GIL released while this thread drives the task; handlers run on the host threads. An
+    /// interrupt leaves with the run dropped, which cancels the task.
     #[pyo3(signature = (template, context=None, timeout=None))]
     fn run_task(
         &self,
@@ -61,57 +80,36 @@ impl PyWorker {
         timeout: Option<f64>,
     ) -> PyResult<Py<PyAny>> {
         errors::guard(py, || {
-            let parsed = match template.cast::<PyString>() {
-                Ok(path) => TaskTemplate::from_path(path.extract::<String>()?),
-                Err(_) => TaskTemplate::from_value(conversions::to_json(template, "template")?),
-            };
-            let template = parsed.map_err(|e| errors::to_py(py, e.into()))?;
-            let context = match context {
-                Some(c) => conversions::to_json(c, "context")?,
-                None => serde_json::Value::Object(Default::default()),
-            };
-            let timeout = timeout
-                .map(|t| {
-                    Duration::try_from_secs_f64(t).map_err(|_| {
-                        PyValueError::new_err(format!(
-                            "timeout must be a positive number of seconds, got {t}"
-                        ))
-                    })
-                })
-                .transpose()?;
-            let mut run = self
+            let template = template_from(py, template)?;
+            let context = context_from(context)?;
+            let timeout = host::timeout_seconds(timeout).map_err(|e| errors::to_py(py, e))?;
+            let result = self
                 .0
                 .start_task(template, context)
-                .map_err(|e| errors::to_py(py, e))?;
-            let deadline = timeout.map(|t| Instant::now() + t);
-            loop {
-                let slice = deadline.map_or(SLICE, |d| {
-                    SLICE.min(d.saturating_duration_since(Instant::now()))
-                });
-                if let Some(result) = py
-                    .detach(|| run.wait(slice))
-                    .map_err(|e| errors::to_py(py, e))?
-                {
-                    let json =
-                        serde_json::to_value(&result).map_err(|e| errors::to_py(py, e.into()))?;
-                    return conversions::to_py(py, &json);
-                }
-                if let (Some(d), Some(t)) = (deadline, timeout) {
-                    if Instant::now() >= d {
-                        let millis = u64::try_from(t.as_millis()).unwrap_or(u64::MAX);
-                        return Err(errors::to_py(
-                            py,
-                            TaskerError::TaskTimeout {
-                                task_uuid: run.task_uuid(),
-                                millis,
-                            },
-                        ));
-                    }
-                }
-                // An interrupt leaves here with the run dropped: its task is cancelled.
-                py.check_signals()?;
-            }
+                .map_err(|e| errors::to_py(py, e))?
+                .finish(&PyHost(py), timeout)?;
+            to_py_dict(py, &result)
         })
+    }
+
+    /// Serves the worker's queues until `stop_serving`, `stop`, or an interrupt; returns
+    /// `{claimed, recorded, duplicates, redelivered}` once drained.
+    fn serve(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        errors::guard(py, || {
+            let r = self.0.serve_blocking(&PyHost(py))?;
+            to_py_dict(
+                py,
+                &serde_json::json!({
+                    "claimed": r.claimed, "recorded": r.recorded,
+                    "duplicates": r.duplicates, "redelivered": r.redelivered,
+                }),
+            )
+        })
+    }
+
+    /// Asks `serve` to stop claiming and drain; safe from a signal handler.
+    fn stop_serving(&self) {
+        self.0.stop_serving();
     }
 
     /// Drains in-flight steps and flushes telemetry.
@@ -144,12 +142,12 @@ impl PyWorker {
 
     /// The next step event as a dict, or None after `timeout` seconds.
     fn wait_event(&self, py: Python<'_>, timeout: f64) -> PyResult<Option<Py<PyAny>>> {
-        bridge::wait_event(self, py, timeout)
+        bridge::wait_event(&self.0, py, timeout)
     }
 
     /// The next step event if one is queued; never blocks.
     fn poll_event(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
-        bridge::poll_event(self, py)
+        bridge::poll_event(&self.0, py)
     }
 
     /// Delivers a completion dict for `event_id`.
@@ -159,7 +157,7 @@ impl PyWorker {
         event_id: &str,
         completion: &Bound<'_, PyAny>,
     ) -> PyResult<()> {
-        bridge::complete(self, py, event_id, completion)
+        bridge::complete(&self.0, py, event_id, completion)
     }
 
     #[getter]

@@ -1,14 +1,14 @@
 //! Host threads take step events and return completions. `wait_event` blocks with the GIL
-//! released, so N Python threads wait at once and run N handlers concurrently; no sleeping
-//! poll loop.
+//! released (the core's slice loop), so N Python threads wait at once and run N handlers
+//! concurrently; no sleeping poll loop.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use pyo3::prelude::*;
-use tasker_shared::types::{StepExecutionCompletionEvent, StepExecutionEvent};
-use uuid::Uuid;
+use tasker_shared::types::StepExecutionEvent;
+use tasker_worker::{Worker, blocking};
 
-use crate::bootstrap::{PyWorker, SLICE};
+use crate::errors::PyHost;
 use crate::{conversions, errors};
 
 /// `ffi_floor(callback, n)`: calls `callback()` `n` times from Rust, with nothing else around
@@ -24,68 +24,41 @@ pub(crate) fn ffi_floor(py: Python<'_>, callback: &Bound<'_, PyAny>, n: u64) -> 
     })
 }
 
-pub(crate) fn event_to_py(py: Python<'_>, event: &StepExecutionEvent) -> PyResult<Py<PyAny>> {
+fn event_to_py(py: Python<'_>, event: &StepExecutionEvent) -> PyResult<Py<PyAny>> {
     let json = serde_json::to_value(event).map_err(|e| errors::to_py(py, e.into()))?;
     conversions::to_py(py, &json)
 }
 
-pub(crate) fn wait_event(
-    w: &PyWorker,
-    py: Python<'_>,
-    timeout: f64,
-) -> PyResult<Option<Py<PyAny>>> {
+pub(crate) fn wait_event(w: &Worker, py: Python<'_>, timeout: f64) -> PyResult<Option<Py<PyAny>>> {
     errors::guard(py, || {
-        let total = Duration::try_from_secs_f64(timeout).unwrap_or(SLICE);
-        let deadline = Instant::now() + total;
-        loop {
-            let slice = SLICE.min(deadline.saturating_duration_since(Instant::now()));
-            let got = py
-                .detach(|| w.0.bridge().wait(slice))
-                .map_err(|e| errors::to_py(py, e))?;
-            if let Some(event) = got {
-                return event_to_py(py, &event).map(Some);
-            }
-            if Instant::now() >= deadline {
-                return Ok(None);
-            }
-            py.check_signals()?;
-        }
+        let total = Duration::try_from_secs_f64(timeout).unwrap_or(blocking::SLICE);
+        blocking::next_event(&PyHost(py), w.bridge(), total)?
+            .map(|event| event_to_py(py, &event))
+            .transpose()
     })
 }
 
-pub(crate) fn poll_event(w: &PyWorker, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+pub(crate) fn poll_event(w: &Worker, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
     errors::guard(py, || {
-        match w.0.bridge().poll().map_err(|e| errors::to_py(py, e))? {
-            Some(event) => event_to_py(py, &event).map(Some),
-            None => Ok(None),
-        }
+        w.bridge()
+            .poll()
+            .map_err(|e| errors::to_py(py, e))?
+            .map(|event| event_to_py(py, &event))
+            .transpose()
     })
 }
 
 pub(crate) fn complete(
-    w: &PyWorker,
+    w: &Worker,
     py: Python<'_>,
     event_id: &str,
     completion: &Bound<'_, PyAny>,
 ) -> PyResult<()> {
     errors::guard(py, || {
-        let id = Uuid::parse_str(event_id).map_err(|_| {
-            errors::named(
-                py,
-                "ConversionError",
-                format!("event_id {event_id:?} is not a UUID"),
-            )
-        })?;
         let json = conversions::to_json(completion, "completion")?;
-        let completion: StepExecutionCompletionEvent =
-            serde_json::from_value(json).map_err(|e| {
-                errors::named(
-                    py,
-                    "ConversionError",
-                    format!("completion is malformed: {e}"),
-                )
-            })?;
-        w.0.bridge()
+        let (id, completion) = tasker_shared::host::parse_completion(event_id, json)
+            .map_err(|e| errors::to_py(py, e))?;
+        w.bridge()
             .complete(id, completion)
             .map_err(|e| errors::to_py(py, e))
     })

@@ -13,7 +13,7 @@ use crate::errors;
 const MAX_DEPTH: usize = 128;
 
 fn fail(py: Python<'_>, msg: String) -> PyErr {
-    errors::named(py, "ConversionError", msg)
+    errors::of_kind(py, tasker_shared::host::ErrorKind::Conversion, msg)
 }
 
 /// Converts a Python value to JSON; `path` names it in errors (e.g. `result`).

@@ -7,6 +7,7 @@
 
 mod bootstrap;
 mod bridge;
+mod client;
 mod conversions;
 mod errors;
 mod ffi_logging;
@@ -17,8 +18,10 @@ use pyo3::prelude::*;
 #[pyo3(name = "_tasker_core")]
 fn tasker_core_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     ffi_logging::init_ffi_logger();
+    errors::register(m)?;
     ffi_logging::register(m)?;
     bootstrap::register(m)?;
+    client::register(m)?;
     m.add_function(wrap_pyfunction!(bridge::ffi_floor, m)?)?;
     Ok(())
 }

@@ -33,7 +33,7 @@ def test_json_values_round_trip_through_the_core(worker: tasker_core.Worker) -> 
 def test_a_result_that_is_not_json_becomes_a_failed_step_with_the_reason(worker: tasker_core.Worker) -> None:
     step = run_one(worker, lambda ctx: {"when": datetime.datetime(2026, 1, 1)}).steps["s"]
     assert step["status"] == "failed"
-    assert step["error_type"] == "ConversionError"
+    assert step["error_type"] == "invalid_result"
     assert 'completion["result"]["when"] is a datetime, which is not JSON' in step["error"]
 
 

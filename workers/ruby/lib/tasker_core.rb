@@ -20,6 +20,7 @@ require_relative "tasker_core/event_bridge"
 require_relative "tasker_core/deadline"
 require_relative "tasker_core/subscriber"
 require_relative "tasker_core/worker"
+require_relative "tasker_core/client"
 require_relative "tasker_core/fork_hook"
 
 # tasker-core for Ruby: write step handlers in Ruby; the Rust core runs the workflow and
@@ -72,20 +73,29 @@ module TaskerCore
     # @param telemetry [Hash, nil] +{enabled:, endpoint:, protocol:, service_name:,
     #   sample_ratio:}+; overrides TELEMETRY_ENABLED and OTEL_* from the environment
     # @param handler_timeout [Numeric] seconds a handler may run, unless its step sets timeout_ms
+    # @param database_url [String, nil] the task database {Worker#serve} claims steps from;
+    #   nil reads TASKER_DATABASE_URL, then DATABASE_URL, when serving starts
+    # @param queues [Array<String>, nil] the queues {Worker#serve} takes steps from (template
+    #   +queue+ names, else namespaces)
     # @param options [Hash] +worker_id:+, +namespaces:+, +web_bind_address:+,
-    #   +dispatch_buffer:+, +drain_timeout:+
+    #   +dispatch_buffer:+, +drain_timeout:+, +poll_interval:+ (seconds), +notify:+
     # @return [Worker]
     # @raise [ConfigurationError] for an unknown or invalid option
-    def bootstrap_worker(concurrency: 4, telemetry: nil, handler_timeout: 30, **options)
+    def bootstrap_worker(concurrency: 4, telemetry: nil, handler_timeout: 30, database_url: nil, queues: nil, **options)
       @mutex.synchronize do
         opts = options.merge(concurrency: concurrency, handler_timeout: handler_timeout)
         opts[:telemetry] = telemetry if telemetry
+        opts[:database_url] = database_url if database_url
+        opts[:queues] = Array(queues).map(&:to_s) if queues
         install_exit_hook
         native = Native::Worker.bootstrap(opts)
         return @worker if @worker && !@worker.stopped? && @worker.worker_id == native.worker_id
 
         handlers.names.each { |n| native.register_handler(n) }
-        @worker = Worker.new(native, concurrency: concurrency, handlers: handlers)
+        asked = { concurrency: concurrency, telemetry: telemetry, handler_timeout: handler_timeout,
+                  database_url: database_url, queues: queues, **options }
+        @worker = Worker.new(native, concurrency: concurrency, handlers: handlers,
+                                     rebootstrap: -> { TaskerCore.bootstrap_worker(**asked) })
       end
     end
 

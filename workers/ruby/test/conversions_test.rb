@@ -25,7 +25,7 @@ class ConversionsTest < Minitest::Test
     result = run_one(->(_ctx) { { "when" => Time.at(0) } })
     step = result.steps["s"]
     assert_equal "failed", step["status"]
-    assert_equal "TaskerCore::ConversionError", step["error_type"]
+    assert_equal "invalid_result", step["error_type"]
     assert_match(/completion\["result"\]\["when"\] is a Time, which is not JSON/, step["error"])
   end
 

@@ -4,8 +4,8 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use js_sys::{Function, Reflect};
-use tasker_shared::logging::{self, TelemetryConfig};
 use tasker_shared::host::TemplateInput;
+use tasker_shared::logging::{self, TelemetryConfig};
 use tasker_shared::workflow::TaskTemplate;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};

@@ -20,10 +20,8 @@ fn now_ms() -> f64 {
 /// One step: execution span, the handler, the completion span.
 async fn run_step(ready: ReadyStep, default_timeout: std::time::Duration) -> StepExecutionResult {
     let (span, ids) = step_spans::execution_span(&ready);
-    let timeout = tasker_shared::host::step_timeout(
-        ready.sequence.workflow_step.timeout_ms,
-        default_timeout,
-    );
+    let timeout =
+        tasker_shared::host::step_timeout(ready.sequence.workflow_step.timeout_ms, default_timeout);
     span.in_scope(|| tracing::info!("step.execution_started"));
     let event = step_spans::execution_event(ready, ids.as_ref(), timeout);
     let timeout_ms = event.timeout_ms as f64;

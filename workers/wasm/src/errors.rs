@@ -20,7 +20,6 @@ impl WasmError {
     }
 }
 
-
 impl From<TaskerError> for WasmError {
     fn from(e: TaskerError) -> Self {
         Self::new(e.kind().js_code(), e.to_string())

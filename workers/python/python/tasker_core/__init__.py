@@ -11,13 +11,14 @@ import atexit
 import os
 import sys
 import threading
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, Sequence
 
 from . import errors
 from .errors import (
     CompletionError,
     ConfigurationError,
     ConversionError,
+    DatabaseError,
     ForkedWorkerError,
     InternalError,
     TaskerError,
@@ -35,7 +36,8 @@ from . import otel  # noqa: E402
 from .handler import HandlerLike, HandlerRegistry, StepHandler  # noqa: E402
 from .tracing import TraceContextFilter, forward_rust_logs, stop_forwarding_rust_logs  # noqa: E402
 from .types import StepContext, StepResult, TaskResult  # noqa: E402
-from .worker import Worker  # noqa: E402
+from .worker import ServeReport, Worker  # noqa: E402
+from .client import Client, SubmittedTask  # noqa: E402
 from . import tracing  # noqa: E402
 
 __version__ = "0.1.0"
@@ -46,6 +48,9 @@ __all__ = [
     "StepResult",
     "TaskResult",
     "Worker",
+    "ServeReport",
+    "Client",
+    "SubmittedTask",
     "HandlerRegistry",
     "register_handler",
     "bootstrap_worker",
@@ -66,6 +71,7 @@ __all__ = [
     "ConversionError",
     "CompletionError",
     "TaskTimeoutError",
+    "DatabaseError",
     "WorkerStoppedError",
     "ForkedWorkerError",
     "InternalError",
@@ -90,6 +96,8 @@ def bootstrap_worker(
     concurrency: int = 4,
     telemetry: Optional[Mapping[str, Any]] = None,
     handler_timeout: float = 30.0,
+    database_url: Optional[str] = None,
+    queues: Optional[Sequence[str]] = None,
     **options: Any,
 ) -> Worker:
     """Starts the process worker (phase 2: the Rust runtime and telemetry export), or
@@ -102,13 +110,23 @@ def bootstrap_worker(
     :param telemetry: ``{enabled, endpoint, protocol, service_name, sample_ratio}``;
         overrides TELEMETRY_ENABLED and OTEL_* from the environment
     :param handler_timeout: seconds a handler may run, unless its step sets timeout_ms
+    :param database_url: the task database :meth:`Worker.serve` claims steps from; None
+        reads ``TASKER_DATABASE_URL``, then ``DATABASE_URL``, when serving starts
+    :param queues: the queues :meth:`Worker.serve` takes steps from (template ``queue``
+        names, else namespaces)
     :param options: ``worker_id``, ``namespaces``, ``web_bind_address``,
-        ``dispatch_buffer``, ``drain_timeout``
+        ``dispatch_buffer``, ``drain_timeout``, ``poll_interval`` (seconds), ``notify``
     :raises ConfigurationError: for an unknown or invalid option
     """
     global _worker
     with _lock:
         opts = dict(options, concurrency=concurrency, handler_timeout=handler_timeout)
+        if database_url is not None:
+            opts["database_url"] = database_url
+        if queues is not None:
+            if isinstance(queues, str) or not isinstance(queues, Sequence):
+                raise ConfigurationError(f"queues must be a list of queue names, got {type(queues).__name__}")
+            opts["queues"] = list(queues)
         if telemetry is not None:
             if not isinstance(telemetry, Mapping):
                 raise ConfigurationError(f"telemetry must be a dict, got {type(telemetry).__name__}")
@@ -118,7 +136,9 @@ def bootstrap_worker(
             return _worker
         for name in _handlers.names():
             native.register_handler(name)
-        _worker = Worker(native, concurrency, _handlers)
+        asked = dict(concurrency=concurrency, telemetry=telemetry, handler_timeout=handler_timeout,
+                     database_url=database_url, queues=queues, **options)
+        _worker = Worker(native, concurrency, _handlers, rebootstrap=lambda: bootstrap_worker(**asked))
         return _worker
 
 

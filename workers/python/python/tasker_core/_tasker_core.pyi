@@ -3,6 +3,8 @@
 from typing import Any, Callable, Dict, List, Optional, final
 
 __all__ = [
+    "ERROR_TYPES",
+    "Client",
     "Worker",
     "after_fork_in_child",
     "ffi_floor",
@@ -16,6 +18,10 @@ __all__ = [
     "stop_log_forwarding",
     "telemetry_state",
 ]
+
+#: The core's error_type vocabulary: TIMEOUT, UNKNOWN_HANDLER, INVALID_RESULT, HANDLER_ERROR,
+#: WORKER_LOST, WORKER_STOPPED, INTERNAL_ERROR (docs/architecture.md).
+ERROR_TYPES: Dict[str, str]
 
 def ffi_floor(callback: Callable[[], object], n: int) -> None:
     """Calls ``callback()`` ``n`` times from Rust, with nothing else around the call: the
@@ -65,6 +71,12 @@ class Worker:
                  timeout: Optional[float] = None) -> Dict[str, Any]:
         """Runs a task; waits with the GIL released and drives it, never running a handler.
         An interrupt cancels the task."""
+    def serve(self) -> Dict[str, int]:
+        """Serves the worker's queues with the GIL released until ``stop_serving``,
+        ``stop`` or an interrupt; returns claimed/recorded/duplicates/redelivered once
+        drained."""
+    def stop_serving(self) -> None:
+        """Asks ``serve`` to stop claiming and drain; safe from a signal handler."""
     def stop(self) -> None:
         """Drains in-flight steps and flushes telemetry."""
     @property
@@ -83,3 +95,19 @@ class Worker:
         """The next step event if one is queued; never blocks."""
     def complete(self, event_id: str, completion: Any) -> None:
         """Delivers a completion for ``event_id``."""
+
+@final
+class Client:
+    """The Rust handle on a task database connection."""
+
+    @staticmethod
+    def connect(database_url: Optional[str] = None) -> "Client":
+        """Connects and checks the database is migrated."""
+    def submit(self, template: Any, context: Optional[Any] = None) -> Any:
+        """Submits a task; returns ``{task_uuid, correlation_id, trace_id}``."""
+    def status(self, task_uuid: str) -> Dict[str, Any]:
+        """The task's result so far."""
+    def wait(self, task_uuid: str, timeout: Optional[float] = None) -> Dict[str, Any]:
+        """Waits (GIL released) for the task to end."""
+    @property
+    def database_url(self) -> str: ...

@@ -15,6 +15,7 @@ __all__ = [
     "ConversionError",
     "CompletionError",
     "TaskTimeoutError",
+    "DatabaseError",
     "WorkerStoppedError",
     "ForkedWorkerError",
     "InternalError",
@@ -56,6 +57,11 @@ class CompletionError(TaskerError, ValueError):
 
 class TaskTimeoutError(TaskerError, builtins.TimeoutError):
     """A task did not finish within the caller's timeout."""
+
+
+class DatabaseError(TaskerError, RuntimeError):
+    """The task database could not be reached or used: unreachable, not migrated, an
+    unknown task, a queue nobody serves. The message names the cure and never a password."""
 
 
 class WorkerStoppedError(TaskerError, RuntimeError):

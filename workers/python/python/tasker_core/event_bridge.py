@@ -16,6 +16,8 @@ def wrap_step_execution_event(event_data: Dict[str, Any]) -> Dict[str, Any]:
         "task_uuid": event_data["task_uuid"],
         "step_uuid": event_data["step_uuid"],
         "task_sequence_step": event_data["task_sequence_step"],
+        # The handler's time: the step's timeout_ms, else the worker's (the core decides).
+        "timeout_ms": event_data["timeout_ms"],
     }
     if "correlation_id" in event_data:
         wrapped["correlation_id"] = event_data["correlation_id"]

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Awaitable as _Awaitable
 from typing import TYPE_CHECKING, Any, Awaitable, Dict, Optional
 
+from . import _tasker_core as _native
 from . import otel
 from .errors import CompletionError, ConversionError
 from .event_bridge import step_context
@@ -19,6 +20,9 @@ if TYPE_CHECKING:
     import asyncio
 
 __all__ = ["Subscriber"]
+
+#: The core's error_type vocabulary (docs/architecture.md), never spelled here.
+_ERROR_TYPES: Dict[str, str] = _native.ERROR_TYPES
 
 
 class _TimedOut(Exception):
@@ -106,7 +110,7 @@ class Subscriber:
     def handle(self, event_data: Dict[str, Any]) -> None:
         ctx = step_context(event_data)
         step = event_data["task_sequence_step"]["workflow_step"]
-        timeout = self.timeout_for(step)
+        timeout = self.timeout_for(event_data)
         ids = {"trace_id": ctx.trace_id, "span_id": ctx.span_id, "step_name": ctx.step_name}
         token = _current_step.set(ids)
         host_ids = None
@@ -117,22 +121,23 @@ class Subscriber:
             _current_step.reset(token)
         self._publish(event_data, outcome, host_ids)
 
-    def timeout_for(self, step: Dict[str, Any]) -> float:
-        """Seconds the step's handler may run: its ``timeout_ms``, else the worker's."""
-        ms = step.get("timeout_ms")
-        return ms / 1000.0 if ms else float(self._native.handler_timeout)
+    @staticmethod
+    def timeout_for(event_data: Dict[str, Any]) -> float:
+        """Seconds the step's handler may run, as the core decided it (the step's
+        ``timeout_ms``, else the worker's handler timeout)."""
+        return float(event_data["timeout_ms"]) / 1000.0
 
     def _run(self, name: str, ctx: Any, timeout: float, ids: Dict[str, Optional[str]], otel_ctx: Any) -> StepResult:
         fn = self._handlers.resolve(name)
         if fn is None:
             return StepResult(False, error_message=f"no Python handler registered as {name!r}",
-                              error_type="UnknownHandlerError", retryable=False)
+                              error_type=_ERROR_TYPES["UNKNOWN_HANDLER"], retryable=False)
         try:
             value = fn(ctx)
             if isinstance(value, _Awaitable):
                 value = self.async_loop.run(value, timeout, ids, otel_ctx)
         except _TimedOut:
-            return StepResult(False, error_message=f"handler timed out after {timeout} s", error_type="timeout")
+            return StepResult(False, error_message=f"handler timed out after {timeout} s", error_type=_ERROR_TYPES["TIMEOUT"])
         except Exception as e:  # a handler's exception is the step's failure, not ours
             retryable = getattr(e, "retryable", True)
             return StepResult(False, error_message=str(e) or type(e).__name__,
@@ -180,7 +185,7 @@ class Subscriber:
                                              metadata=meta, trace_ids=host_ids)
         except ConversionError as e:
             self.publish_step_completion(event_data, False, error_message=str(e),
-                                         metadata={"error_type": "ConversionError", "retryable": False},
+                                         metadata={"error_type": _ERROR_TYPES["INVALID_RESULT"], "retryable": False},
                                          trace_ids=host_ids)
         except CompletionError as e:
             debug("late completion dropped", reason=str(e))

@@ -49,7 +49,8 @@ class StepResult:
 class TaskResult:
     """The result of :meth:`Worker.run_task`."""
 
-    #: ``"complete"`` when every step completed, else ``"error"``.
+    #: ``"complete"`` when every step completed, else ``"error"`` (``"running"`` from
+    #: :meth:`Client.task_status` while it runs).
     status: str
     task_uuid: str
     correlation_id: str

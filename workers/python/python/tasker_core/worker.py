@@ -10,9 +10,10 @@ never runs a handler itself, so it always gets its result on time."""
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
-from typing import Any, Dict, List, Mapping, Optional, Set, Tuple, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Set, Tuple, TypedDict, Union
 
 from . import _tasker_core as _native
 from .errors import ConversionError, ForkedWorkerError, WorkerStoppedError
@@ -22,9 +23,22 @@ from .subscriber import Subscriber
 from .tracing import warning
 from .types import TaskResult
 
-__all__ = ["Worker"]
+__all__ = ["Worker", "ServeReport"]
 
 TemplateLike = Union[str, "os.PathLike[str]", Mapping[str, Any]]
+
+
+class ServeReport(TypedDict):
+    """What :meth:`Worker.serve` did, once drained."""
+
+    #: Messages taken from the queues (a redelivered one counts again).
+    claimed: int
+    #: Results recorded.
+    recorded: int
+    #: Results that were already recorded by another delivery, and changed nothing.
+    duplicates: int
+    #: Messages taken again after their worker was lost.
+    redelivered: int
 
 
 class Worker:
@@ -39,8 +53,10 @@ class Worker:
     #: How long :meth:`stop` waits for handler threads once the Rust worker has drained.
     JOIN_SECONDS = 1.0
 
-    def __init__(self, native: Any, concurrency: int, handlers: HandlerRegistry) -> None:
+    def __init__(self, native: Any, concurrency: int, handlers: HandlerRegistry,
+                 rebootstrap: Optional[Callable[[], "Worker"]] = None) -> None:
         self._native = native
+        self._rebootstrap = rebootstrap
         self._concurrency = concurrency
         self._subscriber = Subscriber(native, handlers)
         self._pid = os.getpid()
@@ -107,6 +123,38 @@ class Worker:
         raw = self._native.run_task(template, dict(context or {}), None if timeout is None else float(timeout))
         return TaskResult._from_native(raw)
 
+    def serve(self) -> ServeReport:
+        """Serves the worker's queues (``bootstrap_worker(database_url=..., queues=[...])``)
+        until :meth:`stop` from another thread, SIGINT or SIGTERM; then stops claiming,
+        finishes and records the steps it holds, and returns what it did.
+
+        Blocks with the GIL released; handlers run on the worker's threads, as for
+        :meth:`run_task`, with the same :class:`StepContext`. Called on the main thread, it
+        handles SIGINT and SIGTERM itself while it serves (and restores the previous
+        handlers), so Ctrl-C drains instead of raising ``KeyboardInterrupt``.
+
+        In a child forked after :func:`bootstrap_worker` (a pre-forking server), it first
+        bootstraps the child's own worker with the same options: a new runtime, database
+        pool and telemetry pipeline, shared with nobody.
+
+        :raises ConfigurationError: when the worker was bootstrapped without queues or no
+            database is configured
+        :raises DatabaseError: when the database cannot be reached or is not migrated
+        """
+        if self._forked() and self._rebootstrap is not None:
+            return self._rebootstrap().serve()
+        self._check_fork()
+        previous: Dict[int, Any] = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                previous[sig] = signal.signal(sig, lambda *_: self._native.stop_serving())
+        try:
+            report: ServeReport = self._native.serve()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        return report
+
     def stop(self) -> None:
         """Stops taking steps, drains in-flight ones, and flushes telemetry. Idempotent.
 
@@ -163,7 +211,7 @@ class Worker:
             wrapped = wrap_step_execution_event(event)
             step = wrapped["task_sequence_step"]["workflow_step"]
             with self._lock:
-                self._busy[me] = (time.monotonic() + self._subscriber.timeout_for(step), str(step["name"]))
+                self._busy[me] = (time.monotonic() + self._subscriber.timeout_for(wrapped), str(step["name"]))
             try:
                 self._subscriber.handle(wrapped)
             except BaseException as e:  # noqa: B036 - a handler thread must survive anything

@@ -27,7 +27,14 @@ module TaskerCore
   class CompletionError < Error; end
 
   # A task did not finish within the caller's timeout.
-  class TimeoutError < Error; end
+  class TaskTimeoutError < Error; end
+
+  # The name this class had before 0.1: the same class.
+  TimeoutError = TaskTimeoutError
+
+  # The task database could not be reached or used: unreachable, not migrated, an unknown
+  # task, a queue nobody serves. The message names the cure and never a password.
+  class DatabaseError < Error; end
 
   # A call after the worker stopped.
   class WorkerStoppedError < Error; end

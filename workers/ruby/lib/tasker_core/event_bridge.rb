@@ -13,7 +13,9 @@ module TaskerCore
         event_id: event_data[:event_id],
         task_uuid: event_data[:task_uuid],
         step_uuid: event_data[:step_uuid],
-        task_sequence_step: event_data[:task_sequence_step]
+        task_sequence_step: event_data[:task_sequence_step],
+        # The handler's time: the step's timeout_ms, else the worker's (the core decides).
+        timeout_ms: event_data[:timeout_ms]
       }
       wrapped[:correlation_id] = event_data[:correlation_id] if event_data[:correlation_id]
       wrapped[:parent_correlation_id] = event_data[:parent_correlation_id] if event_data[:parent_correlation_id]

@@ -5,6 +5,8 @@ module TaskerCore
   # Nothing is lost: an exception, a timeout or a result JSON cannot hold each becomes a
   # failed step with its reason.
   class Subscriber
+    # The core's error_type vocabulary (docs/architecture.md), never spelled here.
+    ERROR_TYPES = Native::ERROR_TYPES
     # @param native [Native::Worker]
     # @param handlers [HandlerRegistry]
     def initialize(native, handlers)
@@ -17,7 +19,7 @@ module TaskerCore
     def handle(event_data)
       context = EventBridge.step_context(event_data)
       step = event_data[:task_sequence_step]["workflow_step"]
-      outcome = run_handler(step["handler"], context, timeout_for(step))
+      outcome = run_handler(step["handler"], context, timeout_for(event_data))
       publish_outcome(event_data, outcome)
     end
 
@@ -38,11 +40,11 @@ module TaskerCore
       @native.complete(event_data[:event_id], completion_payload)
     end
 
-    # @param step [Hash] the event's workflow_step
-    # @return [Float] seconds the step's handler may run: its timeout_ms, else the worker's
-    def timeout_for(step)
-      ms = step["timeout_ms"]
-      ms ? ms / 1000.0 : @native.handler_timeout
+    # @param event_data [Hash] a wrapped event
+    # @return [Float] seconds the step's handler may run, as the core decided it (the step's
+    #   timeout_ms, else the worker's handler timeout)
+    def timeout_for(event_data)
+      event_data[:timeout_ms] / 1000.0
     end
 
     private
@@ -51,7 +53,7 @@ module TaskerCore
       handler = @handlers.resolve(name)
       unless handler
         return StepHandler::Result.new(success: false, error_message: "no Ruby handler registered as #{name.inspect}",
-                                       error_type: "TaskerCore::UnknownHandlerError", retryable: false)
+                                       error_type: ERROR_TYPES[:unknown_handler], retryable: false)
       end
 
       Thread.current[:tasker_core_step] = { trace_id: context.trace_id, span_id: context.span_id,
@@ -60,7 +62,7 @@ module TaskerCore
       value.is_a?(StepHandler::Result) ? value : StepHandler::Result.new(success: true, result: value, metadata: {})
     rescue Timeout::Error
       StepHandler::Result.new(success: false, error_message: "handler timed out after #{timeout} s",
-                              error_type: "timeout", retryable: true)
+                              error_type: ERROR_TYPES[:timeout], retryable: true)
     rescue StandardError, ScriptError => e
       retryable = e.respond_to?(:retryable) ? (e.retryable ? true : false) : true
       StepHandler::Result.new(success: false, error_message: e.message, error_type: e.class.name,
@@ -89,7 +91,7 @@ module TaskerCore
     rescue ConversionError => e
       # The result (or metadata) is not JSON: the step fails with that reason.
       publish_step_completion(event_data: event_data, success: false, error_message: e.message,
-                              metadata: { error_type: e.class.name, retryable: false })
+                              metadata: { error_type: ERROR_TYPES[:invalid_result], retryable: false })
     rescue CompletionError => e
       # The worker already gave up on this step (it timed out); nothing is waiting for it.
       Tracing.debug("late completion dropped", reason: e.message)

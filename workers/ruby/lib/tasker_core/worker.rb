@@ -26,8 +26,9 @@ module TaskerCore
     attr_reader :concurrency
 
     # @api private
-    def initialize(native, concurrency:, handlers:)
+    def initialize(native, concurrency:, handlers:, rebootstrap: nil)
       @native = native
+      @rebootstrap = rebootstrap
       @concurrency = concurrency
       @subscriber = Subscriber.new(native, handlers)
       @forked = false
@@ -66,6 +67,34 @@ module TaskerCore
       raise TypeError, "timeout must be a number of seconds or nil, got #{timeout.class}" unless timeout.nil? || timeout.is_a?(Numeric)
 
       TaskResult.from_native(@native.run_task(template, context || {}, timeout&.to_f))
+    end
+
+    # Serves the worker's queues (+bootstrap_worker(database_url:, queues: [...])+) until
+    # {#stop} from another thread, INT or TERM; then stops claiming, finishes and records the
+    # steps it holds, and returns what it did.
+    #
+    # Blocks with the GVL released; handlers run on the worker's threads, as for
+    # {#run_task}, with the same {StepContext}. While it serves it traps INT and TERM (and
+    # restores the previous handlers), so Ctrl-C drains instead of raising +Interrupt+.
+    #
+    # In a child forked after {TaskerCore.bootstrap_worker} (a pre-forking server), it first
+    # bootstraps the child's own worker with the same options: a new runtime, database pool
+    # and telemetry pipeline, shared with nobody.
+    #
+    # @return [Hash{Symbol=>Integer}] +{claimed:, recorded:, duplicates:, redelivered:}+
+    # @raise [ConfigurationError] when the worker was bootstrapped without queues, or no
+    #   database is configured
+    # @raise [DatabaseError] when the database cannot be reached or is not migrated
+    def serve
+      return @rebootstrap.call.serve if @forked && @rebootstrap
+
+      ensure_usable!
+      previous = %w[INT TERM].to_h { |sig| [sig, trap(sig) { @native.stop_serving }] }
+      begin
+        @native.serve
+      ensure
+        previous.each { |sig, handler| trap(sig, handler || "DEFAULT") }
+      end
     end
 
     # Stops taking steps, drains in-flight ones, and flushes telemetry. Idempotent.
@@ -151,7 +180,7 @@ module TaskerCore
     # the supervisor gave this thread's place to another while the handler overran.
     def handle(wrapped)
       step = wrapped[:task_sequence_step]["workflow_step"]
-      @lock.synchronize { @busy[Thread.current] = [now + @subscriber.timeout_for(step), step["name"]] }
+      @lock.synchronize { @busy[Thread.current] = [now + @subscriber.timeout_for(wrapped), step["name"]] }
       begin
         @subscriber.handle(wrapped)
       rescue Exception => e # rubocop:disable Lint/RescueException

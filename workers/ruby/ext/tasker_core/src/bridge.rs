@@ -1,22 +1,23 @@
 //! Host threads take step events and return completions. `wait_event` blocks with the GVL
-//! released, so N Ruby threads wait at once and run N handlers concurrently; no sleeping
-//! poll loop.
+//! released (the core's slice loop), so N Ruby threads wait at once and run N handlers
+//! concurrently; no sleeping poll loop.
 
 use std::time::Duration;
 
 use magnus::prelude::*;
 use magnus::{Error, RClass, RHash, RModule, Ruby, Value, function, method};
-use tasker_shared::types::{StepExecutionCompletionEvent, StepExecutionEvent};
-use uuid::Uuid;
+use tasker_shared::types::StepExecutionEvent;
+use tasker_worker::blocking;
 
-use crate::bootstrap::{RbWorker, SLICE};
+use crate::bootstrap::RbWorker;
+use crate::gvl::RubyHost;
 use crate::{conversions, errors, gvl};
 
 pub(crate) fn define(class: RClass) -> Result<(), Error> {
-    class.define_method("wait_event", method!(RbWorker::wait_event, 1))?;
-    class.define_method("poll_event", method!(RbWorker::poll_event, 0))?;
-    class.define_method("complete", method!(RbWorker::complete, 2))?;
-    class.define_method("in_flight", method!(RbWorker::in_flight, 0))?;
+    class.define_method("wait_event", method!(wait_event, 1))?;
+    class.define_method("poll_event", method!(poll_event, 0))?;
+    class.define_method("complete", method!(complete, 2))?;
+    class.define_method("in_flight", method!(in_flight, 0))?;
     Ok(())
 }
 
@@ -37,74 +38,55 @@ fn ffi_floor(ruby: &Ruby, n: u64) -> Result<(), Error> {
     })
 }
 
-/// A step event as the Hash (Symbol keys) host threads and `run_task`'s block receive.
-pub(crate) fn event_to_ruby(ruby: &Ruby, event: &StepExecutionEvent) -> Result<Value, Error> {
-    let json = serde_json::to_value(event).map_err(|e| errors::internal(ruby, &e.to_string()))?;
-    conversions::to_ruby_symbol_keys(ruby, &json)
+/// A step event as the Hash (Symbol keys) host threads receive.
+fn event_to_ruby(ruby: &Ruby, event: &StepExecutionEvent) -> Result<Value, Error> {
+    crate::bootstrap::to_ruby_hash(ruby, event)
 }
 
-impl RbWorker {
-    /// The next step event as a Hash (Symbol keys), or nil after `timeout` seconds. Raises
-    /// `TaskerCore::WorkerStoppedError` once the worker stops, which ends the host loop.
-    fn wait_event(ruby: &Ruby, rb_self: &Self, timeout: f64) -> Result<Option<Value>, Error> {
-        gvl::guard(ruby, || {
-            let total = Duration::try_from_secs_f64(timeout).unwrap_or(SLICE);
-            let deadline = std::time::Instant::now() + total;
-            loop {
-                let slice =
-                    SLICE.min(deadline.saturating_duration_since(std::time::Instant::now()));
-                let got = gvl::without_gvl(ruby, || rb_self.0.bridge().wait(slice))?
-                    .map_err(|e| errors::to_ruby(ruby, e))?;
-                if let Some(event) = got {
-                    return event_to_ruby(ruby, &event).map(Some);
-                }
-                if std::time::Instant::now() >= deadline {
-                    return Ok(None);
-                }
-                ruby.thread_check_ints()?;
-            }
-        })
-    }
+/// The next step event as a Hash (Symbol keys), or nil after `timeout` seconds. Raises
+/// `TaskerCore::WorkerStoppedError` once the worker stops, which ends the host loop.
+fn wait_event(ruby: &Ruby, rb_self: &RbWorker, timeout: f64) -> Result<Option<Value>, Error> {
+    gvl::guard(ruby, || {
+        let total = Duration::try_from_secs_f64(timeout).unwrap_or(blocking::SLICE);
+        blocking::next_event(&RubyHost(ruby), rb_self.0.bridge(), total)?
+            .map(|event| event_to_ruby(ruby, &event))
+            .transpose()
+    })
+}
 
-    /// The next step event if one is queued; never blocks.
-    fn poll_event(ruby: &Ruby, rb_self: &Self) -> Result<Option<Value>, Error> {
-        gvl::guard(ruby, || {
-            match rb_self
-                .0
-                .bridge()
-                .poll()
-                .map_err(|e| errors::to_ruby(ruby, e))?
-            {
-                Some(event) => event_to_ruby(ruby, &event).map(Some),
-                None => Ok(None),
-            }
-        })
-    }
+/// The next step event if one is queued; never blocks.
+fn poll_event(ruby: &Ruby, rb_self: &RbWorker) -> Result<Option<Value>, Error> {
+    gvl::guard(ruby, || {
+        rb_self
+            .0
+            .bridge()
+            .poll()
+            .map_err(|e| errors::to_ruby(ruby, e))?
+            .map(|event| event_to_ruby(ruby, &event))
+            .transpose()
+    })
+}
 
-    /// Delivers a completion Hash (event_id, task_uuid, step_uuid, success, result,
-    /// metadata, error_message, trace_id, span_id) for `event_id`.
-    fn complete(
-        ruby: &Ruby,
-        rb_self: &Self,
-        event_id: String,
-        completion: RHash,
-    ) -> Result<(), Error> {
-        gvl::guard(ruby, || {
-            let id = Uuid::parse_str(&event_id).map_err(|_| {
-                errors::conversion(ruby, &format!("event_id {event_id:?} is not a UUID"))
-            })?;
-            let json = conversions::to_json(ruby, completion.as_value(), "completion")?;
-            let completion: StepExecutionCompletionEvent = serde_json::from_value(json)
-                .map_err(|e| errors::conversion(ruby, &format!("completion is malformed: {e}")))?;
-            rb_self
-                .0
-                .bridge()
-                .complete(id, completion)
-                .map_err(|e| errors::to_ruby(ruby, e))
-        })
-    }
+/// Delivers a completion Hash (event_id, task_uuid, step_uuid, success, result,
+/// metadata, error_message, trace_id, span_id) for `event_id`.
+fn complete(
+    ruby: &Ruby,
+    rb_self: &RbWorker,
+    event_id: String,
+    completion: RHash,
+) -> Result<(), Error> {
+    gvl::guard(ruby, || {
+        let json = conversions::to_json(ruby, completion.as_value(), "completion")?;
+        let (id, completion) = tasker_shared::host::parse_completion(&event_id, json)
+            .map_err(|e| errors::to_ruby(ruby, e))?;
+        rb_self
+            .0
+            .bridge()
+            .complete(id, completion)
+            .map_err(|e| errors::to_ruby(ruby, e))
+    })
+}
 
-    fn in_flight(&self) -> usize {
-        self.0.bridge().in_flight()
-    }
+fn in_flight(rb_self: &RbWorker) -> usize {
+    rb_self.0.bridge().in_flight()
 }

@@ -1,45 +1,65 @@
 //! `TaskerError` → the Ruby exception classes of `lib/tasker_core/error.rb`, converted here
-//! and nowhere else.
+//! and nowhere else. The classes are looked up once, when the extension loads: a class
+//! missing from `error.rb` fails the `require` with its name, instead of every raise of it
+//! silently becoming a `RuntimeError`.
+
+use std::sync::OnceLock;
 
 use magnus::prelude::*;
-use magnus::{Error, ExceptionClass, RModule, Ruby};
+use magnus::value::Opaque;
+use magnus::{Error, ExceptionClass, RHash, RModule, Ruby};
 use tasker_shared::TaskerError;
+use tasker_shared::host::{ErrorKind, error_types};
 
-fn class(ruby: &Ruby, name: &str) -> ExceptionClass {
-    ruby.class_object()
-        .const_get::<_, RModule>("TaskerCore")
-        .and_then(|m| m.const_get::<_, ExceptionClass>(name))
-        .unwrap_or_else(|_| ruby.exception_runtime_error())
+static CLASSES: OnceLock<Vec<Opaque<ExceptionClass>>> = OnceLock::new();
+
+/// Looks every class up in `TaskerCore` (the gem requires `error.rb` before the extension),
+/// and defines `TaskerCore::Native::ERROR_TYPES`, the `error_type`s of the core's own
+/// failures.
+pub(crate) fn define(ruby: &Ruby, native: RModule) -> Result<(), Error> {
+    let tasker: RModule = ruby.class_object().const_get("TaskerCore")?;
+    let mut classes = Vec::with_capacity(ErrorKind::ALL.len());
+    for kind in ErrorKind::ALL {
+        let class = tasker
+            .const_get::<_, ExceptionClass>(kind.class_name())
+            .map_err(|_| {
+                Error::new(
+                    ruby.exception_load_error(),
+                    format!(
+                        "TaskerCore::{} is not defined: require \"tasker_core\", which loads tasker_core/error.rb before the extension",
+                        kind.class_name()
+                    ),
+                )
+            })?;
+        classes.push(Opaque::from(class));
+    }
+    let _ = CLASSES.set(classes);
+    let types = RHash::new();
+    for (name, value) in error_types::ALL {
+        types.aset(ruby.to_symbol(name.to_ascii_lowercase()), *value)?;
+    }
+    types.freeze();
+    native.const_set("ERROR_TYPES", types)
 }
 
-/// The exception class name for each error.
-pub(crate) fn class_name(e: &TaskerError) -> &'static str {
-    match e {
-        TaskerError::Template(_) => "TemplateError",
-        TaskerError::Workflow(_) | TaskerError::Internal(_) => "InternalError",
-        TaskerError::TraceContext(_) => "TraceContextError",
-        TaskerError::Telemetry(_) => "TelemetryError",
-        TaskerError::UnknownHandler(_) => "UnknownHandlerError",
-        TaskerError::Json(_) => "ConversionError",
-        TaskerError::InvalidCompletion(_) => "CompletionError",
-        TaskerError::TaskTimeout { .. } => "TimeoutError",
-        TaskerError::Config(_) => "ConfigurationError",
-        TaskerError::Stopped => "WorkerStoppedError",
-        TaskerError::Forked { .. } => "ForkedWorkerError",
-    }
+fn class(ruby: &Ruby, kind: ErrorKind) -> ExceptionClass {
+    CLASSES
+        .get()
+        .and_then(|c| c.get(kind.index()))
+        .map_or_else(|| ruby.exception_runtime_error(), |c| ruby.get_inner(*c))
 }
 
 /// Converts a core error into its Ruby exception.
 pub(crate) fn to_ruby(ruby: &Ruby, e: TaskerError) -> Error {
-    Error::new(class(ruby, class_name(&e)), e.to_string())
+    Error::new(class(ruby, e.kind()), e.to_string())
 }
 
 /// A `TaskerCore::ConversionError`.
 pub(crate) fn conversion(ruby: &Ruby, msg: &str) -> Error {
-    Error::new(class(ruby, "ConversionError"), msg.to_owned())
+    Error::new(class(ruby, ErrorKind::Conversion), msg.to_owned())
 }
 
 /// A `TaskerCore::InternalError`.
 pub(crate) fn internal(ruby: &Ruby, msg: &str) -> Error {
-    Error::new(class(ruby, "InternalError"), msg.to_owned())
+    Error::new(class(ruby, ErrorKind::Internal), msg.to_owned())
 }

@@ -69,3 +69,23 @@ pub(crate) fn guard<T>(ruby: &Ruby, f: impl FnOnce() -> Result<T, Error>) -> Res
         }
     }
 }
+
+/// The blocking-host protocol for Ruby: waits release the GVL, interrupts are Ruby's
+/// (`Thread#raise`, Ctrl-C, trap handlers), errors become `TaskerCore` exceptions.
+pub(crate) struct RubyHost<'a>(pub(crate) &'a Ruby);
+
+impl tasker_worker::BlockingHost for RubyHost<'_> {
+    type Error = Error;
+
+    fn without_lock<R: Send>(&self, f: impl FnOnce() -> R + Send) -> Result<R, Error> {
+        without_gvl(self.0, f)
+    }
+
+    fn check_interrupts(&self) -> Result<(), Error> {
+        self.0.thread_check_ints()
+    }
+
+    fn error(&self, e: tasker_shared::TaskerError) -> Error {
+        crate::errors::to_ruby(self.0, e)
+    }
+}

@@ -6,6 +6,7 @@
 
 mod bootstrap;
 mod bridge;
+mod client;
 mod conversions;
 mod errors;
 mod ffi_logging;
@@ -18,8 +19,11 @@ use magnus::{Error, Ruby};
 fn init(ruby: &Ruby) -> Result<(), Error> {
     ffi_logging::init_ffi_logger();
     let native = ruby.define_module("TaskerCore")?.define_module("Native")?;
+    errors::define(ruby, native)?;
     ffi_logging::define(ruby, native)?;
-    bootstrap::define(ruby, native)?;
+    let worker = bootstrap::define(ruby, native)?;
+    bridge::define(worker)?;
     bridge::define_floor(native)?;
+    client::define(ruby, native)?;
     Ok(())
 }

@@ -43,6 +43,7 @@ fn event(trace: bool) -> StepExecutionEvent {
         span_id: trace.then(|| "00f067aa0ba902b7".to_owned()),
         traceparent: trace
             .then(|| "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_owned()),
+        timeout_ms: 30_000,
     }
 }
 

@@ -323,7 +323,7 @@ impl Worker {
             drop(running);
             let _ = tx.send(result);
         });
-        let received = match timeout {
+        match timeout {
             Some(t) => rx.recv_timeout(t).map_err(|e| match e {
                 std::sync::mpsc::RecvTimeoutError::Timeout => {
                     crate::blocking::task_timeout(task_uuid, t)
@@ -331,8 +331,7 @@ impl Worker {
                 std::sync::mpsc::RecvTimeoutError::Disconnected => TaskerError::Stopped,
             })?,
             None => rx.recv().map_err(|_| TaskerError::Stopped)?,
-        };
-        received
+        }
     }
 
     /// For a forked child: this worker's runtime threads exist only in the parent, so it is

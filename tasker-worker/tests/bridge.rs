@@ -23,6 +23,7 @@ fn event() -> StepExecutionEvent {
         trace_id: Some("4bf92f3577b34da6a3ce929d0e0e4736".into()),
         span_id: Some("00f067aa0ba902b7".into()),
         traceparent: None,
+        timeout_ms: 30_000,
         task_sequence_step: TaskSequenceStep {
             task: TaskInfo {
                 task_uuid,

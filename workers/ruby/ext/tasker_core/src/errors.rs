@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use magnus::prelude::*;
 use magnus::value::Opaque;
-use magnus::{Error, ExceptionClass, RHash, RModule, Ruby};
+use magnus::{Error, ExceptionClass, RModule, Ruby};
 use tasker_shared::TaskerError;
 use tasker_shared::host::{ErrorKind, error_types};
 
@@ -34,7 +34,7 @@ pub(crate) fn define(ruby: &Ruby, native: RModule) -> Result<(), Error> {
         classes.push(Opaque::from(class));
     }
     let _ = CLASSES.set(classes);
-    let types = RHash::new();
+    let types = ruby.hash_new();
     for (name, value) in error_types::ALL {
         types.aset(ruby.to_symbol(name.to_ascii_lowercase()), *value)?;
     }

@@ -26,7 +26,7 @@ WASM_PACK_VERSION    := 0.15.1
 
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: setup-wasm wasm-pkg test-wasm-js ruby-install bench bench-smoke bench-deps
+.PHONY: test-polyglot setup-wasm wasm-pkg test-wasm-js ruby-install bench bench-smoke bench-deps
 .PHONY: help setup setup-rust setup-system setup-python build test test-rust test-wasm test-ruby ruby-gem test-python python-wheel lint-python lint lint-ruby demo clean
 
 help: ## List the targets
@@ -64,11 +64,15 @@ setup-python: ## A venv with rotel, the real OTLP collector the tests export to
 build: setup-rust ## Build every crate
 	$(CARGO) build --workspace --all-targets
 
-test: setup build test-rust test-wasm test-ruby test-python bench-smoke ## Set up, build, and run every test
+test: setup build test-rust test-wasm test-ruby test-python test-polyglot bench-smoke ## Set up, build, and run every test
 	@echo "make test: all suites passed"
 
 test-rust: ## Rust unit, integration and real-collector tests
 	ROTEL_AGENT=$(ROOT)/scripts/rotel-agent $(CARGO) test --workspace --no-fail-fast
+
+test-polyglot: ruby-install $(PY_TEST_VENV)/bin/python ## Ruby, Python and Rust processes serving one PostgreSQL, on the installed gem and wheel
+	ROTEL_AGENT=$(ROOT)/scripts/rotel-agent TASKER_GEM_HOME=$(RUBY_GEM_HOME) TASKER_PYTHON=$(PY_TEST_VENV)/bin/python \
+	  $(CARGO) test -p tasker-worker-rust --features polyglot --test polyglot -- --test-threads 2
 
 test-wasm: setup-rust test-wasm-js ## tasker-shared builds for wasm32; the npm package's tests
 	$(CARGO) check -p tasker-shared --target $(WASM)

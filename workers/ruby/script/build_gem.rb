@@ -13,7 +13,7 @@ RUBY_DIR = File.expand_path("..", __dir__)
 ROOT = File.expand_path("../..", RUBY_DIR)
 STAGE = File.join(RUBY_DIR, "pkg", "stage")
 EXT = File.join(STAGE, "ext", "tasker_core")
-VENDORED = %w[tasker-shared tasker-worker].freeze
+VENDORED = %w[tasker-shared tasker-pgmq tasker-worker].freeze
 
 # Splits a Cargo.toml into [header, lines] sections (the preamble has header nil).
 def sections(text)
@@ -36,7 +36,10 @@ FileUtils.cp_r(File.join(RUBY_DIR, "ext/tasker_core/src"), EXT)
 VENDORED.each do |crate|
   dest = File.join(EXT, "vendor", crate)
   FileUtils.mkdir_p(dest)
-  FileUtils.cp_r(File.join(ROOT, crate, "src"), dest)
+  %w[src migrations].each do |dir|
+    path = File.join(ROOT, crate, dir)
+    FileUtils.cp_r(path, dest) if File.directory?(path)
+  end
   manifest = File.read(File.join(ROOT, crate, "Cargo.toml"))
   File.write(File.join(dest, "Cargo.toml"), drop_sections(manifest, "[dev-dependencies]"))
 end
@@ -45,7 +48,7 @@ root = sections(File.read(File.join(ROOT, "Cargo.toml")))
 shared = root.select { |h, _| h&.start_with?("[workspace.") || h == "[profile.release]" }.map do |h, lines|
   next lines.join unless h == "[workspace.dependencies]"
 
-  lines.reject { |l| l.start_with?("tasker-testkit", "tasker-pgmq") }.map do |l|
+  lines.reject { |l| l.start_with?("tasker-testkit") }.map do |l|
     VENDORED.reduce(l) { |acc, c| acc.sub(%(path = "#{c}"), %(path = "vendor/#{c}")) }
   end.join
 end

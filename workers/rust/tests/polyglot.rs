@@ -1,0 +1,324 @@
+//! The distributed path across languages, on the INSTALLED gem and wheel: Ruby, Python and
+//! Rust processes serving one PostgreSQL's queues, with a real collector. Run by
+//! `make test-polyglot` (feature `polyglot`), which installs the gem and the wheel first and
+//! names them: `TASKER_GEM_HOME` (the gem's GEM_HOME) and `TASKER_PYTHON` (the venv's
+//! python). The workers are `tests/polyglot/worker.rb` and `worker.py`, as a user writes them.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{command, json_of, migrated, serve, status, submit, template_file, wait_until};
+use tasker_testkit::{Collector, PgCluster};
+
+const THREE_LANGUAGES: &str = "namespace: polyglot
+name: three_languages
+steps:
+  - {name: doubled, handler: ruby_double, queue: ruby_q}
+  - {name: plus_one, handler: python_add_one, queue: python_q, depends_on: [doubled]}
+  - {name: squared, handler: square, queue: rust_q, depends_on: [plus_one]}
+";
+
+#[derive(Clone, Copy, Debug)]
+enum Lang {
+    Ruby,
+    Python,
+}
+
+impl Lang {
+    fn queue(self) -> &'static str {
+        match self {
+            Lang::Ruby => "ruby_q",
+            Lang::Python => "python_q",
+        }
+    }
+
+    fn handler(self) -> &'static str {
+        match self {
+            Lang::Ruby => "ruby_double",
+            Lang::Python => "python_add_one",
+        }
+    }
+
+    fn service(self) -> &'static str {
+        match self {
+            Lang::Ruby => "polyglot-ruby",
+            Lang::Python => "polyglot-python",
+        }
+    }
+
+    /// A serving process of this language on its queue; `fork` serves from a child.
+    fn serve(self, env: &[(&str, String)], extra: &[(&str, String)], fork: bool) -> Child {
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(match self {
+            Lang::Ruby => "tests/polyglot/worker.rb",
+            Lang::Python => "tests/polyglot/worker.py",
+        });
+        let mut cmd = match self {
+            Lang::Ruby => {
+                let mut c = Command::new("ruby");
+                c.env("GEM_HOME", required("TASKER_GEM_HOME"));
+                c
+            }
+            Lang::Python => Command::new(required("TASKER_PYTHON")),
+        };
+        cmd.arg(script).arg(self.queue());
+        if fork {
+            cmd.arg("fork");
+        }
+        cmd.env_remove("TASKER_DATABASE_URL")
+            .env("NO_COLOR", "1")
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        for (k, v) in env.iter().chain(extra) {
+            cmd.env(k, v);
+        }
+        cmd.spawn().expect("spawn the worker")
+    }
+}
+
+fn required(var: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| {
+        panic!("{var} is not set: run these tests through `make test-polyglot`, which installs the gem and the wheel")
+    })
+}
+
+fn finished(env: &[(&str, String)], task_uuid: &str, limit: Duration) -> serde_json::Value {
+    let deadline = Instant::now() + limit;
+    loop {
+        let s = status(env, task_uuid);
+        if s["status"] != "running" || Instant::now() > deadline {
+            return s;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn signal(child: &Child, sig: i32) {
+    // SAFETY: signals a child process this test spawned and still owns.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, sig) }, 0);
+}
+
+fn exited_within(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
+
+#[test]
+fn a_task_across_ruby_python_and_rust_processes_completes_as_one_trace() {
+    let pg = PgCluster::start();
+    let collector = Collector::start();
+    let env = [
+        ("DATABASE_URL", pg.url()),
+        ("TELEMETRY_ENABLED", "true".to_owned()),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.http_endpoint()),
+    ];
+    json_of(command(&env).args([
+        "migrate", "--queue", "ruby_q", "--queue", "python_q", "--queue", "rust_q",
+    ]));
+    let mut ruby = Lang::Ruby.serve(&env, &[], false);
+    let mut python = Lang::Python.serve(&env, &[], false);
+    let rust = serve(&env, "rust_q", "polyglot-rust");
+
+    let template = template_file("three_languages.yaml", THREE_LANGUAGES);
+    let submitted = json_of(
+        command(&env)
+            .args(["submit", "--template"])
+            .arg(&template)
+            .args(["--context", r#"{"n": 3}"#])
+            .env("OTEL_SERVICE_NAME", "submitter"),
+    );
+    let task_uuid = submitted["task_uuid"].as_str().expect("uuid").to_owned();
+    let trace_id = submitted["trace_id"].as_str().expect("trace").to_owned();
+
+    let done = finished(&env, &task_uuid, Duration::from_secs(60));
+    assert_eq!(done["status"], "complete", "{done:#}");
+    assert_eq!(done["step_results"]["doubled"], 6, "Ruby doubled 3");
+    assert_eq!(done["step_results"]["plus_one"], 7, "Python got Ruby's 6");
+    assert_eq!(done["step_results"]["squared"], 49, "Rust got Python's 7");
+
+    for child in [&ruby, &python] {
+        signal(child, libc::SIGTERM);
+    }
+    for (name, child) in [("ruby", &mut ruby), ("python", &mut python)] {
+        let status = exited_within(child, Duration::from_secs(20)).expect("exits on SIGTERM");
+        assert!(status.success(), "{name} exited {status:?}");
+    }
+    common::terminate(rust);
+
+    let spans = collector.wait_for(Duration::from_secs(20), |s| {
+        s.iter()
+            .filter(|x| x.trace_id == trace_id && x.name == "worker.step_completion_received")
+            .count()
+            >= 3
+    });
+    let mine: Vec<_> = spans.iter().filter(|s| s.trace_id == trace_id).collect();
+    let named = |n: &str| mine.iter().filter(|s| s.name == n).collect::<Vec<_>>();
+    let roots = named("worker.task_execution");
+    assert_eq!(roots.len(), 1, "{mine:#?}");
+    assert_eq!(roots[0].resource["service.name"], "submitter");
+    let execs = named("worker.step_execution");
+    let mut services: Vec<&str> = execs
+        .iter()
+        .map(|s| s.resource["service.name"].as_str())
+        .collect();
+    services.sort_unstable();
+    assert_eq!(
+        services,
+        ["polyglot-python", "polyglot-ruby", "polyglot-rust"],
+        "one execution span per process, all in the task's one trace"
+    );
+    for e in &execs {
+        assert_eq!(e.parent_id, roots[0].span_id, "{e:#?}");
+    }
+    let completions = named("worker.step_completion_received");
+    assert_eq!(completions.len(), 3, "{mine:#?}");
+    for c in completions {
+        assert!(
+            execs
+                .iter()
+                .any(|e| c.links.iter().any(|l| l.span_id == e.span_id)),
+            "every completion links to its execution: {c:#?}"
+        );
+    }
+    // The handlers saw their own execution span's ids in the context.
+    for (step, exec_service) in [("doubled", "polyglot-ruby"), ("plus_one", "polyglot-python")] {
+        let exec = execs
+            .iter()
+            .find(|e| e.resource["service.name"] == exec_service)
+            .expect("execution");
+        let meta = &done["steps"][step];
+        assert_eq!(meta["status"], "complete", "{meta:#}");
+        assert_eq!(exec.trace_id, trace_id);
+    }
+}
+
+fn one_step(lang: Lang) -> PathBuf {
+    template_file(
+        &format!("one_{lang:?}.yaml"),
+        &format!(
+            "namespace: polyglot\nname: one_step\nsteps:\n  - {{name: only, handler: {}, queue: {}, timeout_ms: 3000, max_attempts: 2}}\n",
+            lang.handler(),
+            lang.queue()
+        ),
+    )
+}
+
+fn marker(name: &str) -> PathBuf {
+    let path = std::env::temp_dir().join(format!("tasker-polyglot-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    path
+}
+
+const SLOW: &str = r#"{"n": 5, "ruby_sleep_ms": 1500, "python_sleep_ms": 1500}"#;
+
+fn killed_mid_step_is_redelivered(lang: Lang) {
+    let (_pg, env) = migrated(&[lang.queue()]);
+    let started = marker(&format!("{lang:?}-kill"));
+    let mut doomed = Lang::serve(
+        lang,
+        &env,
+        &[("TASKER_STARTED_FILE", started.display().to_string())],
+        false,
+    );
+    let task_uuid = submit(&env, &one_step(lang), SLOW);
+    assert!(
+        wait_until(Duration::from_secs(30), || started.exists()),
+        "the handler never started"
+    );
+    doomed.kill().expect("SIGKILL");
+    let _ = doomed.wait();
+
+    let mut rescuer = Lang::serve(lang, &env, &[], false);
+    let done = finished(&env, &task_uuid, Duration::from_secs(40));
+    assert_eq!(done["status"], "complete", "{done:#}");
+    assert_eq!(done["steps"]["only"]["attempts"], 2, "{done:#}");
+    signal(&rescuer, libc::SIGTERM);
+    let status = exited_within(&mut rescuer, Duration::from_secs(20)).expect("exits");
+    assert!(status.success());
+}
+
+fn sigint_drains_and_exits_0(lang: Lang, fork: bool) {
+    let pg = PgCluster::start();
+    let collector = Collector::start();
+    let env = [
+        ("DATABASE_URL", pg.url()),
+        ("TELEMETRY_ENABLED", "true".to_owned()),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.http_endpoint()),
+    ];
+    json_of(command(&env).args(["migrate", "--queue", lang.queue()]));
+    let started = marker(&format!("{lang:?}-int-{fork}"));
+    let mut worker = Lang::serve(
+        lang,
+        &env,
+        &[("TASKER_STARTED_FILE", started.display().to_string())],
+        fork,
+    );
+    let submitted = json_of(
+        command(&env)
+            .args(["submit", "--template"])
+            .arg(one_step(lang))
+            .args(["--context", SLOW]),
+    );
+    let task_uuid = submitted["task_uuid"].as_str().expect("uuid").to_owned();
+    let trace_id = submitted["trace_id"].as_str().expect("trace").to_owned();
+    assert!(
+        wait_until(Duration::from_secs(30), || started.exists()),
+        "the handler never started"
+    );
+    signal(&worker, libc::SIGINT);
+    let exit = exited_within(&mut worker, Duration::from_secs(30)).expect("exits on SIGINT");
+    assert!(exit.success(), "exited {exit:?}");
+    let done = status(&env, &task_uuid);
+    assert_eq!(done["status"], "complete", "the held step was finished: {done:#}");
+    assert_eq!(done["steps"]["only"]["attempts"], 1, "{done:#}");
+
+    let spans = collector.wait_for(Duration::from_secs(15), |s| {
+        s.iter()
+            .any(|x| x.trace_id == trace_id && x.name == "worker.step_completion_received")
+    });
+    let exec = spans
+        .iter()
+        .find(|s| s.trace_id == trace_id && s.name == "worker.step_execution")
+        .unwrap_or_else(|| panic!("no execution span arrived: {spans:#?}"));
+    assert_eq!(exec.resource["service.name"], lang.service());
+}
+
+#[test]
+fn a_ruby_worker_killed_mid_step_has_its_step_redelivered_and_the_task_completes() {
+    killed_mid_step_is_redelivered(Lang::Ruby);
+}
+
+#[test]
+fn a_python_worker_killed_mid_step_has_its_step_redelivered_and_the_task_completes() {
+    killed_mid_step_is_redelivered(Lang::Python);
+}
+
+#[test]
+fn sigint_to_a_serving_ruby_process_drains_its_step_and_exits_0() {
+    sigint_drains_and_exits_0(Lang::Ruby, false);
+}
+
+#[test]
+fn sigint_to_a_serving_python_process_drains_its_step_and_exits_0() {
+    sigint_drains_and_exits_0(Lang::Python, false);
+}
+
+#[test]
+fn a_forked_ruby_child_serves_and_its_spans_arrive() {
+    sigint_drains_and_exits_0(Lang::Ruby, true);
+}
+
+#[test]
+fn a_forked_python_child_serves_and_its_spans_arrive() {
+    sigint_drains_and_exits_0(Lang::Python, true);
+}

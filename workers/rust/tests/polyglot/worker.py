@@ -1,0 +1,45 @@
+"""A Python process serving one queue of the polyglot tests, as a user would write it.
+
+    python worker.py QUEUE [fork]
+
+``fork``: bootstrap here, then serve from a forked child (a pre-forking server's shape).
+"""
+
+import os
+import signal
+import sys
+import time
+
+import tasker_core
+
+
+class AddOne(tasker_core.StepHandler):
+    """The dependency's result plus one; sleeps first for the context's ``python_sleep_ms``,
+    and writes the marker file named by TASKER_STARTED_FILE once it has started."""
+
+    def call(self, context: tasker_core.StepContext) -> tasker_core.StepResult:
+        marker = os.environ.get("TASKER_STARTED_FILE")
+        if marker:
+            with open(marker, "w") as f:
+                f.write(context.step_name)
+        time.sleep(context.input.get("python_sleep_ms", 0) / 1000.0)
+        (previous,) = context.dependency_results.values() or [context.input["n"]]
+        return self.success(previous + 1, metadata={"trace_id": context.trace_id, "span_id": context.span_id})
+
+
+tasker_core.register_handler("python_add_one", AddOne)
+queue = sys.argv[1]
+worker = tasker_core.bootstrap_worker(queues=[queue], concurrency=2,
+                                      telemetry={"service_name": "polyglot-python"})
+if sys.argv[2:] == ["fork"]:
+    pid = os.fork()
+    if pid == 0:
+        worker.serve()
+        os._exit(0)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda s, _f: os.kill(pid, s))
+    _, status = os.waitpid(pid, 0)
+    sys.exit(os.waitstatus_to_exitcode(status))
+else:
+    report = worker.serve()
+    print(" ".join(f"{k}={v}" for k, v in report.items()))

@@ -160,10 +160,10 @@ module TaskerCore
     def spawn_thread
       index = @spawned
       @spawned += 1
-      @threads = @threads.select(&:alive?) << Thread.new { serve(index) }
+      @threads = @threads.select(&:alive?) << Thread.new { handler_loop(index) }
     end
 
-    def serve(index)
+    def handler_loop(index)
       Thread.current.name = "tasker-handler-#{index}"
       Thread.current.report_on_exception = false
       loop do

@@ -35,7 +35,7 @@ if sys.argv[2:] == ["fork"]:
     pid = os.fork()
     if pid == 0:
         worker.serve()
-        os._exit(0)
+        sys.exit(0)  # atexit stops the child's worker and flushes its spans; os._exit would not
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda s, _f: os.kill(pid, s))
     _, status = os.waitpid(pid, 0)

@@ -55,7 +55,10 @@ pub enum DbError {
 impl From<DbError> for tasker_shared::TaskerError {
     fn from(e: DbError) -> Self {
         match e {
-            DbError::NotConfigured | DbError::BadUrl { .. } => Self::Config(e.to_string()),
+            DbError::NotConfigured => Self::Config(
+                "no database configured: pass database_url, or set TASKER_DATABASE_URL or DATABASE_URL (e.g. postgres://tasker@localhost:5432/tasker)".into(),
+            ),
+            DbError::BadUrl { .. } => Self::Config(e.to_string()),
             DbError::Invalid(m) => Self::Internal(m),
             other => Self::Database(other.to_string()),
         }

@@ -191,7 +191,10 @@ fn a_task_across_ruby_python_and_rust_processes_completes_as_one_trace() {
         );
     }
     // The handlers saw their own execution span's ids in the context.
-    for (step, exec_service) in [("doubled", "polyglot-ruby"), ("plus_one", "polyglot-python")] {
+    for (step, exec_service) in [
+        ("doubled", "polyglot-ruby"),
+        ("plus_one", "polyglot-python"),
+    ] {
         let exec = execs
             .iter()
             .find(|e| e.resource["service.name"] == exec_service)
@@ -279,7 +282,10 @@ fn sigint_drains_and_exits_0(lang: Lang, fork: bool) {
     let exit = exited_within(&mut worker, Duration::from_secs(30)).expect("exits on SIGINT");
     assert!(exit.success(), "exited {exit:?}");
     let done = status(&env, &task_uuid);
-    assert_eq!(done["status"], "complete", "the held step was finished: {done:#}");
+    assert_eq!(
+        done["status"], "complete",
+        "the held step was finished: {done:#}"
+    );
     assert_eq!(done["steps"]["only"]["attempts"], 1, "{done:#}");
 
     let spans = collector.wait_for(Duration::from_secs(15), |s| {

@@ -16,6 +16,7 @@
 mod error;
 mod metrics;
 mod migrate;
+mod options;
 mod outage;
 mod queue;
 mod record;
@@ -26,8 +27,9 @@ mod submit;
 pub use error::{DbError, redact};
 pub use metrics::DbHealth;
 pub use migrate::{MigrationReport, check_migrated, connect, database_url, migrate};
+pub use options::{ServeOptions, ServeReport};
 pub use queue::{declare_queues, pgmq_queue_name, step_queue};
-pub use serve::{ServeOptions, ServeReport, serve};
+pub use serve::serve;
 pub use submit::{Submitted, submit, task_status};
 
 /// The pool type every function here takes, and the uuid type of task ids.

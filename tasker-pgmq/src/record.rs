@@ -21,10 +21,10 @@ use uuid::Uuid;
 
 use crate::error::DbError;
 use crate::metrics::ServeMetrics;
+use crate::options::{ServeOptions, ServeReport};
 use crate::outage::{Outage, retrying};
 use crate::queue;
 use crate::rows;
-use crate::serve::{ServeOptions, ServeReport};
 
 /// One claimed message.
 #[derive(Debug, Clone)]

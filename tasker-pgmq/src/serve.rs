@@ -25,41 +25,11 @@ use tasker_shared::types::StepExecutionResult;
 use tasker_shared::workflow::ReadyStep;
 
 use crate::error::DbError;
-use crate::metrics::{DbHealth, ServeMetrics};
+use crate::metrics::ServeMetrics;
+use crate::options::{ServeOptions, ServeReport};
 use crate::outage::Outage;
 use crate::queue;
 use crate::record::{Claimed, Shared, archive, handle};
-
-/// How a serving process claims work.
-#[derive(Debug, Clone)]
-pub struct ServeOptions {
-    /// The queues to serve (template `queue` names, without `worker_`/`_queue`).
-    pub queues: Vec<String>,
-    /// Steps in flight at once in this process.
-    pub concurrency: usize,
-    /// How long a claimed message stays hidden when its step sets no `timeout_ms`: longer
-    /// than a step may run (the worker's handler timeout plus a margin).
-    pub visibility: Duration,
-    /// Added to a step's own `timeout_ms` for its message's visibility timeout.
-    pub visibility_margin: Duration,
-    /// How long an idle worker waits before looking again: the fallback when a wake-up
-    /// is missed (a dropped LISTEN connection, PgBouncer in transaction mode).
-    pub poll_interval: Duration,
-    /// Wake on PGMQ's insert notifications (LISTEN/NOTIFY) as well as by polling. They are
-    /// only a hint: a worker always claims by reading the queue.
-    pub notify: bool,
-    /// Where the loop reports whether the database answers (for `/health/ready`).
-    pub health: DbHealth,
-}
-
-/// What a serving run did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ServeReport {
-    pub claimed: u64,
-    pub recorded: u64,
-    pub duplicates: u64,
-    pub redelivered: u64,
-}
 
 /// Serves `options.queues` until `shutdown` resolves, then stops claiming and finishes the
 /// steps it holds. `execute` runs one step and returns its result.

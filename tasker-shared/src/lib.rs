@@ -5,12 +5,15 @@
 //! exists, and the native runtime (`tasker-worker`) and the JS event loop both drive the
 //! same [`workflow`] machine.
 //!
+//! * [`driver`]: the task driver every runtime shares (Tokio, the JS event loop).
 //! * [`host`]: what every host binding shares (error kinds, `error_type`s, input rules).
 //! * [`logging`]: two-phase telemetry (console at load, OTLP export after bootstrap).
 //! * [`trace_context`]: W3C trace context and the ids that cross the FFI boundary.
 //! * [`types`]: the messages and events of one step's round trip.
 //! * [`workflow`]: the sans-IO task state machine.
 
+pub mod driver;
+pub mod error_types;
 pub mod errors;
 pub mod host;
 pub mod ids;

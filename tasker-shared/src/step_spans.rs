@@ -8,7 +8,7 @@
 //! they are missing or malformed, the spec's fallback span is used: same name, no trace
 //! fields, nested under the execution span (the current span when it is recorded).
 
-use crate::host::error_types;
+use crate::error_types;
 use opentelemetry::trace::TraceContextExt;
 use serde_json::{Map, Value};
 use tracing::{Level, Span, info_span};

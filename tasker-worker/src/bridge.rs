@@ -228,7 +228,7 @@ impl EventBridge {
         // Only a step that finds the worker idle goes to the waiting thread: under load the
         // host threads serve, and the waiter does not compete with them for the GVL/GIL.
         let event = if idle {
-            match crate::handoff::hand_over(self, event) {
+            match crate::handoff::hand_over(self.key(), event) {
                 Some(event) => event,
                 None => return Ok(Pending { done }),
             }
@@ -244,6 +244,11 @@ impl EventBridge {
             .map_err(|_| TaskerError::Stopped)?;
         guard.event_id = None;
         Ok(Pending { done })
+    }
+
+    /// This bridge's identity for the same-thread hand-off.
+    pub(crate) fn key(&self) -> crate::handoff::BridgeKey {
+        std::ptr::from_ref(self) as usize
     }
 
     /// Puts back an event that was handed over on a thread and never taken there; if the

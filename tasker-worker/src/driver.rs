@@ -1,58 +1,21 @@
-//! The task driver: runs the sans-IO workflow machine, processing each ready step through
-//! the command processor, at most `dispatch_buffer` steps at once across the worker.
+//! The Tokio side of the shared task driver (`tasker_shared::driver`): each ready step goes
+//! through the command processor, at most `dispatch_buffer` steps at once across the worker.
 
-use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
-use futures::stream::FuturesUnordered;
-use futures::{FutureExt, StreamExt};
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use futures::FutureExt;
+use serde_json::Value;
+use tasker_shared::TaskerResult;
+use tasker_shared::step_spans;
 use tasker_shared::types::StepExecutionResult;
-use tasker_shared::workflow::{
-    Action, ReadyStep, StepRecord, Task, TaskOutcome, TaskStatus, TaskTemplate,
-};
-use tasker_shared::{TaskerError, TaskerResult};
-use tasker_shared::{step_spans, trace_context};
+use tasker_shared::workflow::{ReadyStep, TaskTemplate};
 use tokio::sync::Semaphore;
-use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::processor::CommandProcessor;
 
-/// The result of `run_task`, as hosts receive it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TaskResult {
-    /// `complete` when every step completed, else `error`.
-    pub status: TaskStatus,
-    pub task_uuid: Uuid,
-    pub correlation_id: Uuid,
-    /// The task's one trace.
-    pub trace_id: Option<String>,
-    /// Results of completed steps, by name.
-    pub step_results: Map<String, Value>,
-    /// Every step's record (status, attempts, error), by name.
-    pub steps: BTreeMap<String, StepRecord>,
-}
-
-impl TaskResult {
-    fn new(o: TaskOutcome, trace_id: Option<String>) -> Self {
-        Self {
-            status: o.status,
-            task_uuid: o.task_uuid,
-            correlation_id: o.correlation_id,
-            trace_id,
-            step_results: o.step_results,
-            steps: o.steps,
-        }
-    }
-
-    /// Whether every step completed.
-    pub fn is_complete(&self) -> bool {
-        self.status == TaskStatus::Complete
-    }
-}
+pub use tasker_shared::driver::TaskResult;
 
 /// What every task of a worker shares: the command processor, and the permits that bound
 /// how many steps are being processed at once across all tasks (`dispatch_buffer`).
@@ -97,8 +60,8 @@ impl Steps {
     }
 }
 
-/// Runs one task to its end under a `worker.task_execution` root span: every step of the
-/// task is a descendant of it, so the task is one trace.
+/// Runs one task to its end (`tasker_shared::driver`), each step through the command
+/// processor. The task itself puts no bound on its steps: the worker-wide permits do.
 pub(crate) async fn drive(
     steps: Steps,
     template: TaskTemplate,
@@ -106,37 +69,13 @@ pub(crate) async fn drive(
     task_uuid: Uuid,
     correlation_id: Uuid,
 ) -> TaskerResult<TaskResult> {
-    let root = step_spans::task_span(&template, task_uuid, correlation_id);
-    let root_ids = trace_context::span_ids(&root);
-    let trace_id = root_ids.as_ref().map(|i| i.trace_id.clone());
-    let mut task = Task::new(template, context, task_uuid, correlation_id)?
-        .with_traceparent(root_ids.map(|i| i.traceparent));
-
-    async move {
-        tracing::info!("task.started");
-        let mut running = FuturesUnordered::new();
-        let mut actions = task.start();
-        loop {
-            for action in actions.drain(..) {
-                match action {
-                    Action::Dispatch(ready) => {
-                        let steps = &steps;
-                        running.push(async move { steps.process(*ready).await });
-                    }
-                    Action::Finished(outcome) => {
-                        tracing::info!(status = ?outcome.status, "task.completed");
-                        return Ok(TaskResult::new(outcome, trace_id));
-                    }
-                }
-            }
-            let Some(result) = running.next().await else {
-                return Err(TaskerError::Internal(format!(
-                    "task {task_uuid} has no step running and did not finish"
-                )));
-            };
-            actions = task.on_result(result)?;
-        }
-    }
-    .instrument(root)
+    let steps = &steps;
+    tasker_shared::driver::drive(
+        template,
+        context,
+        (task_uuid, correlation_id),
+        usize::MAX,
+        move |ready| steps.process(ready),
+    )
     .await
 }

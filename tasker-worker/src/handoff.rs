@@ -15,11 +15,12 @@ use std::cell::RefCell;
 
 use tasker_shared::types::StepExecutionEvent;
 
-use crate::bridge::EventBridge;
+/// Which bridge a waiter serves, by the bridge's address (a handler may run another
+/// worker's task). The bridge passes its own; this module knows nothing else of it.
+pub(crate) type BridgeKey = usize;
 
 struct Taker {
-    /// The bridge the waiter serves, by address: a handler may run another worker's task.
-    bridge: usize,
+    bridge: BridgeKey,
     slot: Option<StepExecutionEvent>,
 }
 
@@ -27,51 +28,45 @@ thread_local! {
     static TAKER: RefCell<Option<Taker>> = const { RefCell::new(None) };
 }
 
-fn key(bridge: &EventBridge) -> usize {
-    std::ptr::from_ref(bridge) as usize
-}
-
-/// Marks this thread as waiting to take `bridge`'s events while the guard lives.
-pub(crate) struct Offering<'a> {
-    bridge: &'a EventBridge,
+/// Marks this thread as waiting to take `bridge`'s events until [`Offering::end`].
+pub(crate) struct Offering {
     previous: Option<Taker>,
 }
 
-impl<'a> Offering<'a> {
-    pub(crate) fn here(bridge: &'a EventBridge) -> Self {
-        let previous = TAKER.with(|t| {
-            t.borrow_mut().replace(Taker {
-                bridge: key(bridge),
-                slot: None,
-            })
-        });
-        Self { bridge, previous }
+impl Offering {
+    pub(crate) fn here(bridge: BridgeKey) -> Self {
+        let previous = TAKER.with(|t| t.borrow_mut().replace(Taker { bridge, slot: None }));
+        Self { previous }
     }
 
     /// The event handed over on this thread, if any.
     pub(crate) fn take(&self) -> Option<StepExecutionEvent> {
         TAKER.with(|t| t.borrow_mut().as_mut().and_then(|t| t.slot.take()))
     }
+
+    /// Stops offering; returns an event left in the slot (only a panic while driving leaves
+    /// one), which the caller puts back on the channel.
+    pub(crate) fn end(mut self) -> Option<StepExecutionEvent> {
+        let mine = TAKER.with(|t| std::mem::replace(&mut *t.borrow_mut(), self.previous.take()));
+        std::mem::forget(self);
+        mine.and_then(|t| t.slot)
+    }
 }
 
-impl Drop for Offering<'_> {
+impl Drop for Offering {
     fn drop(&mut self) {
-        let mine = TAKER.with(|t| std::mem::replace(&mut *t.borrow_mut(), self.previous.take()));
-        // Only a panic while driving leaves an event behind; it goes back to the channel.
-        if let Some(event) = mine.and_then(|t| t.slot) {
-            self.bridge.requeue(event);
-        }
+        TAKER.with(|t| *t.borrow_mut() = self.previous.take());
     }
 }
 
 /// Leaves `event` for a waiter on this thread that serves `bridge` and holds nothing yet;
 /// gives it back when there is none.
 pub(crate) fn hand_over(
-    bridge: &EventBridge,
+    bridge: BridgeKey,
     event: StepExecutionEvent,
 ) -> Option<StepExecutionEvent> {
     TAKER.with(|t| match t.borrow_mut().as_mut() {
-        Some(taker) if taker.bridge == key(bridge) && taker.slot.is_none() => {
+        Some(taker) if taker.bridge == bridge && taker.slot.is_none() => {
             taker.slot = Some(event);
             None
         }

@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use serde_json::Value;
-use tasker_shared::logging::{OtlpProtocol, TelemetryConfig};
+use tasker_shared::host::options::{self, Naming, positive_int, string};
+use tasker_shared::logging::TelemetryConfig;
 use tasker_shared::{TaskerError, TaskerResult};
 
 use crate::config::WorkerConfig;
@@ -23,51 +24,12 @@ const WORKER_KEYS: &[&str] = &[
     "poll_interval",
     "notify",
 ];
-const TELEMETRY_KEYS: &[&str] = &[
-    "enabled",
-    "endpoint",
-    "protocol",
-    "service_name",
-    "service_version",
-    "sample_ratio",
-];
-
 fn bad(msg: String) -> TaskerError {
     TaskerError::Config(msg)
 }
 
-fn unknown(keys: &serde_json::Map<String, Value>, known: &[&str], what: &str) -> TaskerResult<()> {
-    match keys.keys().find(|k| !known.contains(&k.as_str())) {
-        Some(k) => Err(bad(format!(
-            "unknown {what} option {k:?} (known: {})",
-            known.join(", ")
-        ))),
-        None => Ok(()),
-    }
-}
-
-fn positive_int(v: &Value, key: &str) -> TaskerResult<usize> {
-    v.as_u64()
-        .filter(|n| *n > 0)
-        .and_then(|n| usize::try_from(n).ok())
-        .ok_or_else(|| bad(format!("{key} must be a positive integer, got {v}")))
-}
-
 fn seconds(v: &Value, key: &str) -> TaskerResult<Duration> {
-    v.as_f64()
-        .filter(|s| s.is_finite() && *s > 0.0)
-        .map(Duration::from_secs_f64)
-        .ok_or_else(|| {
-            bad(format!(
-                "{key} must be a positive number of seconds, got {v}"
-            ))
-        })
-}
-
-fn string(v: &Value, key: &str) -> TaskerResult<String> {
-    v.as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| bad(format!("{key} must be a string, got {v}")))
+    options::positive_number(v, key, "seconds").map(Duration::from_secs_f64)
 }
 
 fn strings(v: &Value, key: &str) -> TaskerResult<Vec<String>> {
@@ -88,7 +50,7 @@ pub fn worker_config_from_options(options: &Value, language: &str) -> TaskerResu
         Value::Object(m) => m,
         other => return Err(bad(format!("options must be a Hash/dict, got {other}"))),
     };
-    unknown(opts, WORKER_KEYS, "worker")?;
+    options::check_keys(opts, WORKER_KEYS, "worker")?;
     for (key, v) in opts {
         if v.is_null() {
             continue;
@@ -134,49 +96,9 @@ pub fn bootstrap_from_options(options: &Value, language: &str) -> TaskerResult<c
 }
 
 /// `telemetry: {enabled, endpoint, protocol, service_name, service_version, sample_ratio}`
-/// over the environment's telemetry config.
+/// over the environment's telemetry config (the rules of `tasker_shared::host::options`).
 pub fn telemetry_from_options(v: &Value) -> TaskerResult<TelemetryConfig> {
-    let mut t = TelemetryConfig::from_env();
-    let opts = v
-        .as_object()
-        .ok_or_else(|| bad(format!("telemetry must be a Hash/dict, got {v}")))?;
-    unknown(opts, TELEMETRY_KEYS, "telemetry")?;
-    for (key, v) in opts {
-        if v.is_null() {
-            continue;
-        }
-        match key.as_str() {
-            "enabled" => {
-                t.enabled = v.as_bool().ok_or_else(|| {
-                    bad(format!("telemetry enabled must be true or false, got {v}"))
-                })?;
-            }
-            "endpoint" => t.endpoint = Some(string(v, "telemetry endpoint")?),
-            "protocol" => {
-                let p = string(v, "telemetry protocol")?;
-                t.protocol = OtlpProtocol::parse(&p).ok_or_else(|| {
-                    bad(format!(
-                        "telemetry protocol {p:?} is not http/protobuf or grpc"
-                    ))
-                })?;
-            }
-            "service_name" => t.service_name = string(v, "telemetry service_name")?,
-            "service_version" => t.service_version = string(v, "telemetry service_version")?,
-            "sample_ratio" => {
-                let r = v
-                    .as_f64()
-                    .filter(|r| (0.0..=1.0).contains(r))
-                    .ok_or_else(|| {
-                        bad(format!(
-                            "telemetry sample_ratio must be between 0 and 1, got {v}"
-                        ))
-                    })?;
-                t = t.with_sample_ratio(r);
-            }
-            _ => {}
-        }
-    }
-    Ok(t)
+    options::telemetry(TelemetryConfig::from_env(), v, Naming::Snake, &[])
 }
 
 #[cfg(test)]

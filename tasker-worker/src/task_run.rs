@@ -156,7 +156,7 @@ impl TaskRun {
         // the runtime down while this thread is in the slice, Tokio's timer panics; that is
         // the worker stopping, reported as such, never an unwind into the host.
         let (handle, bridge) = (&self.handle, &*self.bridge);
-        let handed = take_steps.then(|| Offering::here(bridge));
+        let handed = take_steps.then(|| Offering::here(bridge.key()));
         let waited = std::panic::catch_unwind(AssertUnwindSafe(|| {
             handle.block_on(async {
                 let step = std::future::poll_fn(|cx| {
@@ -174,7 +174,9 @@ impl TaskRun {
                 tokio::time::timeout(slice, step).await
             })
         }));
-        drop(handed);
+        if let Some(event) = handed.and_then(Offering::end) {
+            bridge.requeue(event);
+        }
         match waited {
             Ok(Err(_elapsed)) => Ok(Waited::Elapsed),
             Ok(Ok(Err(event))) => Ok(Waited::Event(event)),

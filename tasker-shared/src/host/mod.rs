@@ -9,9 +9,10 @@
 //! wasm build shares it with the native ones; a binding converts values and looks names up
 //! here, nothing more.
 
-pub mod error_types;
+pub use crate::error_types;
 pub mod errors;
 pub mod input;
+pub mod options;
 
 pub use errors::ErrorKind;
 pub use input::{TemplateInput, parse_completion, step_timeout, template, timeout_seconds};

@@ -219,7 +219,7 @@ impl Task {
                         e.clone(),
                         r.error_type
                             .as_deref()
-                            .unwrap_or(crate::host::error_types::HANDLER_ERROR),
+                            .unwrap_or(crate::error_types::HANDLER_ERROR),
                         true,
                         r.execution_time_ms,
                     )

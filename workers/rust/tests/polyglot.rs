@@ -13,14 +13,6 @@ use std::time::{Duration, Instant};
 use common::{command, json_of, migrated, serve, status, submit, template_file, wait_until};
 use tasker_testkit::{Collector, PgCluster};
 
-const THREE_LANGUAGES: &str = "namespace: polyglot
-name: three_languages
-steps:
-  - {name: doubled, handler: ruby_double, queue: ruby_q}
-  - {name: plus_one, handler: python_add_one, queue: python_q, depends_on: [doubled]}
-  - {name: squared, handler: square, queue: rust_q, depends_on: [plus_one]}
-";
-
 #[derive(Clone, Copy, Debug)]
 enum Lang {
     Ruby,
@@ -129,7 +121,7 @@ fn a_task_across_ruby_python_and_rust_processes_completes_as_one_trace() {
     let mut python = Lang::Python.serve(&env, &[], false);
     let rust = serve(&env, "rust_q", "polyglot-rust");
 
-    let template = template_file("three_languages.yaml", THREE_LANGUAGES);
+    let template = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("templates/three_languages.yaml");
     let submitted = json_of(
         command(&env)
             .args(["submit", "--template"])

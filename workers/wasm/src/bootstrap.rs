@@ -5,6 +5,7 @@ use std::rc::Rc;
 
 use js_sys::{Function, Reflect};
 use tasker_shared::host::TemplateInput;
+use tasker_shared::host::options::{self, Naming};
 use tasker_shared::logging::{self, TelemetryConfig};
 use tasker_shared::workflow::TaskTemplate;
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -55,17 +56,17 @@ fn get(obj: &JsValue, key: &str) -> Option<JsValue> {
         .filter(|v| !v.is_undefined() && !v.is_null())
 }
 
-fn positive(obj: &JsValue, key: &str) -> Result<Option<f64>, WasmError> {
-    match get(obj, key) {
-        None => Ok(None),
-        Some(v) => match v.as_f64() {
-            Some(n) if n.is_finite() && n > 0.0 => Ok(Some(n)),
-            _ => Err(WasmError::new(
-                "CONFIGURATION",
-                format!("{key} must be a positive number"),
-            )),
-        },
-    }
+/// A worker option that must be a positive number (the shared rule, `host::options`).
+fn positive(obj: &JsValue, key: &str, integer: bool) -> Result<Option<f64>, WasmError> {
+    let Some(v) = get(obj, key) else {
+        return Ok(None);
+    };
+    let v = conversions::to_json(&v, key)?;
+    Ok(Some(if integer {
+        options::positive_int(&v, key)? as f64
+    } else {
+        options::positive_number(&v, key, "milliseconds")?
+    }))
 }
 
 const WORKER_KEYS: &[&str] = &["concurrency", "handlerTimeoutMs", "telemetry"];
@@ -100,37 +101,17 @@ fn check_keys(obj: &JsValue, known: &[&str], what: &str) -> Result<(), WasmError
     Ok(())
 }
 
-/// Telemetry options over `globalThis` / `process.env`.
+/// Telemetry options over `globalThis` / `process.env`: the shared rules
+/// (`host::options::telemetry`, camelCase), and the `exporter` callback, which is JS's own.
 fn telemetry(options: &JsValue) -> Result<(TelemetryConfig, Option<Target>), WasmError> {
     let mut config = ffi_logging::host_config();
     let t = get(options, "telemetry").unwrap_or(JsValue::UNDEFINED);
     check_keys(&t, TELEMETRY_KEYS, "telemetry")?;
-    if let Some(v) = get(&t, "enabled") {
-        config.enabled = v.as_bool().ok_or_else(|| {
-            WasmError::new("CONFIGURATION", "telemetry.enabled must be a boolean")
-        })?;
-    }
-    if let Some(v) = get(&t, "endpoint") {
-        config.endpoint = Some(v.as_string().ok_or_else(|| {
-            WasmError::new("CONFIGURATION", "telemetry.endpoint must be a string")
-        })?);
-    }
-    if let Some(v) = get(&t, "serviceName") {
-        config.service_name = v.as_string().ok_or_else(|| {
-            WasmError::new("CONFIGURATION", "telemetry.serviceName must be a string")
-        })?;
-    }
-    if let Some(v) = get(&t, "sampleRatio") {
-        let r = v
-            .as_f64()
-            .filter(|r| (0.0..=1.0).contains(r))
-            .ok_or_else(|| {
-                WasmError::new(
-                    "CONFIGURATION",
-                    "telemetry.sampleRatio must be between 0 and 1",
-                )
-            })?;
-        config = config.with_sample_ratio(r);
+    if !t.is_undefined() && !t.is_null() {
+        let values = js_sys::Object::assign(&js_sys::Object::new(), t.unchecked_ref());
+        let _ = Reflect::delete_property(&values, &"exporter".into());
+        let json = conversions::to_json(&values, "telemetry")?;
+        config = options::telemetry(config, &json, Naming::Camel, &[])?;
     }
     let target = match get(&t, "exporter") {
         Some(f) => Some(Target::Callback(f.dyn_into::<Function>().map_err(
@@ -154,8 +135,8 @@ pub async fn bootstrap_worker(
     #[wasm_bindgen(unchecked_param_type = "WorkerOptions | undefined")] options: JsValue,
 ) -> Result<WasmWorker, WasmError> {
     check_keys(&options, WORKER_KEYS, "worker")?;
-    let concurrency = positive(&options, "concurrency")?.map_or(4, |n| n as usize);
-    let handler_timeout_ms = positive(&options, "handlerTimeoutMs")?.unwrap_or(30_000.0);
+    let concurrency = positive(&options, "concurrency", true)?.map_or(4, |n| n as usize);
+    let handler_timeout_ms = positive(&options, "handlerTimeoutMs", false)?.unwrap_or(30_000.0);
     let (config, target) = telemetry(&options)?;
     let exporter = match &target {
         Some(Target::Callback(f)) => Some(JsValue::from(f.clone())),

@@ -1,14 +1,10 @@
-//! The task driver on the JS event loop: the same sans-IO machine the Tokio worker runs,
-//! with up to `concurrency` steps in flight as promises.
+//! The JS event loop's side of the shared task driver: a step is a promise (its handler,
+//! with a timeout), and up to `concurrency` of a task's steps are in flight at once.
 
-use std::collections::VecDeque;
-
-use futures::StreamExt;
-use futures::stream::FuturesUnordered;
 use serde_json::{Value, json};
+use tasker_shared::step_spans;
 use tasker_shared::types::StepExecutionResult;
-use tasker_shared::workflow::{Action, ReadyStep, Task, TaskTemplate};
-use tasker_shared::{step_spans, trace_context};
+use tasker_shared::workflow::{ReadyStep, TaskTemplate};
 
 use crate::bridge::{self, Outcome};
 use crate::errors::WasmError;
@@ -36,57 +32,28 @@ async fn run_step(ready: ReadyStep, default_timeout: std::time::Duration) -> Ste
     result
 }
 
-/// Runs a task to its end under a `worker.task_execution` root span: one trace per task.
+/// Runs a task to its end on the shared driver (`tasker_shared::driver`), with up to
+/// `concurrency` of its steps in flight as promises; the result in JS's camelCase shape.
 pub(crate) async fn drive(
     template: TaskTemplate,
     context: Value,
     concurrency: usize,
     default_timeout: std::time::Duration,
 ) -> Result<Value, WasmError> {
-    let (task_uuid, correlation_id) = (
+    let ids = (
         tasker_shared::ids::new_uuid(),
         tasker_shared::ids::new_uuid(),
     );
-    let root = step_spans::task_span(&template, task_uuid, correlation_id);
-    let root_ids = trace_context::span_ids(&root);
-    let mut task = Task::new(template, context, task_uuid, correlation_id)?
-        .with_traceparent(root_ids.as_ref().map(|i| i.traceparent.clone()));
-    root.in_scope(|| tracing::info!("task.started"));
-
-    let mut waiting: VecDeque<ReadyStep> = VecDeque::new();
-    let mut running = FuturesUnordered::new();
-    let mut actions = task.start();
-    loop {
-        for action in actions.drain(..) {
-            match action {
-                Action::Dispatch(ready) => waiting.push_back(*ready),
-                Action::Finished(o) => {
-                    root.in_scope(|| tracing::info!(status = ?o.status, "task.completed"));
-                    return Ok(json!({
-                        "status": o.status,
-                        "taskUuid": o.task_uuid,
-                        "correlationId": o.correlation_id,
-                        "traceId": root_ids.as_ref().map(|i| i.trace_id.clone()),
-                        "stepResults": o.step_results,
-                        "steps": o.steps,
-                    }));
-                }
-            }
-        }
-        while running.len() < concurrency.max(1) {
-            let Some(ready) = waiting.pop_front() else {
-                break;
-            };
-            running.push(run_step(ready, default_timeout));
-        }
-        let Some(result) = running.next().await else {
-            return Err(WasmError::new(
-                "INTERNAL",
-                format!("task {task_uuid} has no step running and did not finish"),
-            ));
-        };
-        actions = task
-            .on_result(result)
-            .map_err(tasker_shared::TaskerError::from)?;
-    }
+    let r = tasker_shared::driver::drive(template, context, ids, concurrency, |ready| {
+        run_step(ready, default_timeout)
+    })
+    .await?;
+    Ok(json!({
+        "status": r.status,
+        "taskUuid": r.task_uuid,
+        "correlationId": r.correlation_id,
+        "traceId": r.trace_id,
+        "stepResults": r.step_results,
+        "steps": r.steps,
+    }))
 }

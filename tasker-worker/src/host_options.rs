@@ -125,7 +125,7 @@ mod tests {
         assert_eq!(c.handler_timeout, Duration::from_millis(1500));
         let t = c.telemetry.expect("telemetry");
         assert!(t.enabled);
-        assert_eq!(t.protocol, OtlpProtocol::Grpc);
+        assert_eq!(t.protocol, tasker_shared::logging::OtlpProtocol::Grpc);
         assert_eq!(t.service_name, "svc");
     }
 

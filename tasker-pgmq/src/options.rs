@@ -27,7 +27,8 @@ pub struct ServeOptions {
 }
 
 /// What a serving run did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Hosts receive it as `{claimed, recorded, duplicates, redelivered}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ServeReport {
     pub claimed: u64,
     pub recorded: u64,

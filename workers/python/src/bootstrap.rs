@@ -96,14 +96,8 @@ impl PyWorker {
     /// `{claimed, recorded, duplicates, redelivered}` once drained.
     fn serve(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         errors::guard(py, || {
-            let r = self.0.serve_blocking(&PyHost(py))?;
-            to_py_dict(
-                py,
-                &serde_json::json!({
-                    "claimed": r.claimed, "recorded": r.recorded,
-                    "duplicates": r.duplicates, "redelivered": r.redelivered,
-                }),
-            )
+            let report = self.0.serve_blocking(&PyHost(py))?;
+            to_py_dict(py, &report)
         })
     }
 

@@ -257,15 +257,7 @@ fn serve(
         reason = "the command prints its report on stdout"
     )]
     {
-        println!(
-            "{}",
-            serde_json::json!({
-                "claimed": report.claimed,
-                "recorded": report.recorded,
-                "duplicates": report.duplicates,
-                "redelivered": report.redelivered,
-            })
-        );
+        println!("{}", serde_json::to_value(&report)?);
     }
     Ok(0)
 }

@@ -25,11 +25,7 @@ steps:
 fn a_task_across_two_queues_and_two_serving_processes_completes_as_one_trace() {
     let pg = PgCluster::start();
     let collector = Collector::start();
-    let env = [
-        ("DATABASE_URL", pg.url()),
-        ("TELEMETRY_ENABLED", "true".to_owned()),
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.http_endpoint()),
-    ];
+    let env = common::traced_env(&pg, &collector);
     json_of(command(&env).args(["migrate", "--queue", "alpha", "--queue", "beta"]));
     let alpha = serve(&env, "alpha", "serve-alpha");
     let beta = serve(&env, "beta", "serve-beta");
@@ -38,15 +34,7 @@ fn a_task_across_two_queues_and_two_serving_processes_completes_as_one_trace() {
     std::fs::create_dir_all(&dir).expect("dir");
     let template = dir.join("two_queues.yaml");
     std::fs::write(&template, TWO_QUEUES).expect("write");
-    let submitted = json_of(
-        command(&env)
-            .args(["submit", "--template"])
-            .arg(&template)
-            .args(["--context", r#"{"even_number": 2}"#])
-            .env("OTEL_SERVICE_NAME", "submitter"),
-    );
-    let task_uuid = submitted["task_uuid"].as_str().expect("uuid").to_owned();
-    let trace_id = submitted["trace_id"].as_str().expect("trace").to_owned();
+    let (task_uuid, trace_id) = common::submit_traced(&env, &template, r#"{"even_number": 2}"#);
 
     let deadline = Instant::now() + Duration::from_secs(60);
     let status = loop {

@@ -10,7 +10,10 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{command, json_of, migrated, serve, status, submit, template_file, wait_until};
+use common::{
+    command, json_of, migrated, serve, status, submit, submit_traced, template_file, traced_env,
+    wait_until,
+};
 use tasker_testkit::{Collector, PgCluster};
 
 #[derive(Clone, Copy, Debug)]
@@ -109,11 +112,7 @@ fn exited_within(child: &mut Child, limit: Duration) -> Option<std::process::Exi
 fn a_task_across_ruby_python_and_rust_processes_completes_as_one_trace() {
     let pg = PgCluster::start();
     let collector = Collector::start();
-    let env = [
-        ("DATABASE_URL", pg.url()),
-        ("TELEMETRY_ENABLED", "true".to_owned()),
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.http_endpoint()),
-    ];
+    let env = traced_env(&pg, &collector);
     json_of(command(&env).args([
         "migrate", "--queue", "ruby_q", "--queue", "python_q", "--queue", "rust_q",
     ]));
@@ -122,15 +121,7 @@ fn a_task_across_ruby_python_and_rust_processes_completes_as_one_trace() {
     let rust = serve(&env, "rust_q", "polyglot-rust");
 
     let template = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("templates/three_languages.yaml");
-    let submitted = json_of(
-        command(&env)
-            .args(["submit", "--template"])
-            .arg(&template)
-            .args(["--context", r#"{"n": 3}"#])
-            .env("OTEL_SERVICE_NAME", "submitter"),
-    );
-    let task_uuid = submitted["task_uuid"].as_str().expect("uuid").to_owned();
-    let trace_id = submitted["trace_id"].as_str().expect("trace").to_owned();
+    let (task_uuid, trace_id) = submit_traced(&env, &template, r#"{"n": 3}"#);
 
     let done = finished(&env, &task_uuid, Duration::from_secs(60));
     assert_eq!(done["status"], "complete", "{done:#}");
@@ -245,11 +236,7 @@ fn killed_mid_step_is_redelivered(lang: Lang) {
 fn sigint_drains_and_exits_0(lang: Lang, fork: bool) {
     let pg = PgCluster::start();
     let collector = Collector::start();
-    let env = [
-        ("DATABASE_URL", pg.url()),
-        ("TELEMETRY_ENABLED", "true".to_owned()),
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.http_endpoint()),
-    ];
+    let env = traced_env(&pg, &collector);
     json_of(command(&env).args(["migrate", "--queue", lang.queue()]));
     let started = marker(&format!("{lang:?}-int-{fork}"));
     let mut worker = Lang::serve(
@@ -258,14 +245,7 @@ fn sigint_drains_and_exits_0(lang: Lang, fork: bool) {
         &[("TASKER_STARTED_FILE", started.display().to_string())],
         fork,
     );
-    let submitted = json_of(
-        command(&env)
-            .args(["submit", "--template"])
-            .arg(one_step(lang))
-            .args(["--context", SLOW]),
-    );
-    let task_uuid = submitted["task_uuid"].as_str().expect("uuid").to_owned();
-    let trace_id = submitted["trace_id"].as_str().expect("trace").to_owned();
+    let (task_uuid, trace_id) = submit_traced(&env, &one_step(lang), SLOW);
     assert!(
         wait_until(Duration::from_secs(30), || started.exists()),
         "the handler never started"

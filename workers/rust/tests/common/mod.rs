@@ -168,3 +168,33 @@ pub fn serve_on(env: &[(&str, String)], queue: &str, service: &str, addr: Socket
         .spawn()
         .expect("spawn serve")
 }
+
+/// The environment of a process that exports to `collector` and uses `pg`.
+pub fn traced_env(
+    pg: &PgCluster,
+    collector: &tasker_testkit::Collector,
+) -> [(&'static str, String); 3] {
+    [
+        ("DATABASE_URL", pg.url()),
+        ("TELEMETRY_ENABLED", "true".to_owned()),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.http_endpoint()),
+    ]
+}
+
+/// Submits `template` with `context` as service `submitter`; returns the task uuid and its
+/// trace id.
+pub fn submit_traced(
+    env: &[(&str, String)],
+    template: &std::path::Path,
+    context: &str,
+) -> (String, String) {
+    let submitted = json_of(
+        command(env)
+            .args(["submit", "--template"])
+            .arg(template)
+            .args(["--context", context])
+            .env("OTEL_SERVICE_NAME", "submitter"),
+    );
+    let field = |k: &str| submitted[k].as_str().expect(k).to_owned();
+    (field("task_uuid"), field("trace_id"))
+}

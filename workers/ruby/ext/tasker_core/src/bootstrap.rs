@@ -96,14 +96,8 @@ impl RbWorker {
     /// `{claimed:, recorded:, duplicates:, redelivered:}` once drained.
     fn serve(ruby: &Ruby, rb_self: &Self) -> Result<Value, Error> {
         gvl::guard(ruby, || {
-            let r = rb_self.0.serve_blocking(&RubyHost(ruby))?;
-            to_ruby_hash(
-                ruby,
-                &serde_json::json!({
-                    "claimed": r.claimed, "recorded": r.recorded,
-                    "duplicates": r.duplicates, "redelivered": r.redelivered,
-                }),
-            )
+            let report = rb_self.0.serve_blocking(&RubyHost(ruby))?;
+            to_ruby_hash(ruby, &report)
         })
     }
 

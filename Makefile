@@ -88,7 +88,7 @@ test-wasm-js: wasm-pkg ## npm install the tarball into a fresh project: tsc --no
 	cp -r $(WASM_DIR)/tests/. $(WASM_TEST_DIR)/
 	cd $(WASM_TEST_DIR) && echo '{"name":"tasker-wasm-tests","private":true,"type":"module"}' > package.json \
 	  && npm install --silent --no-audit --no-fund $(WASM_OUT)/tasker-core-wasm-*.tgz typescript@5
-	cd $(WASM_TEST_DIR) && npx tsc --noEmit --strict --module nodenext --moduleResolution nodenext --target es2022 --lib es2022,esnext.disposable,dom --skipLibCheck false example.ts
+	cd $(WASM_TEST_DIR) && npx tsc --noEmit --strict --module nodenext --moduleResolution nodenext --target es2022 --lib es2022,esnext.disposable,dom --skipLibCheck false types.ts
 	cd $(WASM_TEST_DIR) && ROTEL_AGENT=$(ROOT)/scripts/rotel-agent TASKER_TEMPLATES=$(ROOT)/workers/rust/templates \
 	  TASKER_WEB_PKG=$(WASM_OUT)/web TASKER_WEB_PAGE=$(WASM_DIR)/web/index.html node --test
 

@@ -116,11 +116,5 @@ class BridgeTest < Minitest::Test
   def test_poll_never_blocks
     assert_nil worker.native.poll_event
   end
-
-  def test_a_rust_panic_becomes_a_ruby_exception_and_the_process_lives_on
-    error = assert_raises(TaskerCore::InternalError) { TaskerCore::Native.raise_rust_panic("deliberate") }
-    assert_equal "Rust panic in tasker-core: deliberate", error.message
-    assert worker.run_task(File.join(TEMPLATES, "linear_workflow.yaml"), context: { even_number: 2 }).complete?
-  end
 end
 

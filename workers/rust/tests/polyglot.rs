@@ -44,8 +44,9 @@ impl Lang {
         }
     }
 
-    /// A serving process of this language on its queue; `fork` serves from a child.
-    fn serve(self, env: &[(&str, String)], extra: &[(&str, String)], fork: bool) -> Child {
+    /// A serving process of this language on its queue, in `mode` (`fork`: served from a
+    /// child; `stop`: another thread stops the worker once a step has run).
+    fn serve(self, env: &[(&str, String)], extra: &[(&str, String)], mode: Option<&str>) -> Child {
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(match self {
             Lang::Ruby => "tests/polyglot/worker.rb",
             Lang::Python => "tests/polyglot/worker.py",
@@ -58,10 +59,7 @@ impl Lang {
             }
             Lang::Python => Command::new(required("TASKER_PYTHON")),
         };
-        cmd.arg(script).arg(self.queue());
-        if fork {
-            cmd.arg("fork");
-        }
+        cmd.arg(script).arg(self.queue()).args(mode);
         cmd.env_remove("TASKER_DATABASE_URL")
             .env("NO_COLOR", "1")
             .env("RUST_LOG", "warn")
@@ -116,8 +114,8 @@ fn a_task_across_ruby_python_and_rust_processes_completes_as_one_trace() {
     json_of(command(&env).args([
         "migrate", "--queue", "ruby_q", "--queue", "python_q", "--queue", "rust_q",
     ]));
-    let mut ruby = Lang::Ruby.serve(&env, &[], false);
-    let mut python = Lang::Python.serve(&env, &[], false);
+    let mut ruby = Lang::Ruby.serve(&env, &[], None);
+    let mut python = Lang::Python.serve(&env, &[], None);
     let rust = serve(&env, "rust_q", "polyglot-rust");
 
     let template = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("templates/three_languages.yaml");
@@ -214,7 +212,7 @@ fn killed_mid_step_is_redelivered(lang: Lang) {
         lang,
         &env,
         &[("TASKER_STARTED_FILE", started.display().to_string())],
-        false,
+        None,
     );
     let task_uuid = submit(&env, &one_step(lang), SLOW);
     assert!(
@@ -224,7 +222,7 @@ fn killed_mid_step_is_redelivered(lang: Lang) {
     doomed.kill().expect("SIGKILL");
     let _ = doomed.wait();
 
-    let mut rescuer = Lang::serve(lang, &env, &[], false);
+    let mut rescuer = Lang::serve(lang, &env, &[], None);
     let done = finished(&env, &task_uuid, Duration::from_secs(40));
     assert_eq!(done["status"], "complete", "{done:#}");
     assert_eq!(done["steps"]["only"]["attempts"], 2, "{done:#}");
@@ -233,25 +231,43 @@ fn killed_mid_step_is_redelivered(lang: Lang) {
     assert!(status.success());
 }
 
-fn sigint_drains_and_exits_0(lang: Lang, fork: bool) {
+/// How a serving process is told to stop.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Ending {
+    /// SIGINT to the process.
+    Sigint,
+    /// SIGINT to a parent whose forked child serves.
+    SigintForked,
+    /// `worker.stop` from another thread of the process.
+    StopFromAThread,
+}
+
+fn drains_and_exits_0(lang: Lang, ending: Ending) {
     let pg = PgCluster::start();
     let collector = Collector::start();
     let env = traced_env(&pg, &collector);
     json_of(command(&env).args(["migrate", "--queue", lang.queue()]));
-    let started = marker(&format!("{lang:?}-int-{fork}"));
+    let started = marker(&format!("{lang:?}-{ending:?}"));
+    let mode = match ending {
+        Ending::Sigint => None,
+        Ending::SigintForked => Some("fork"),
+        Ending::StopFromAThread => Some("stop"),
+    };
     let mut worker = Lang::serve(
         lang,
         &env,
         &[("TASKER_STARTED_FILE", started.display().to_string())],
-        fork,
+        mode,
     );
     let (task_uuid, trace_id) = submit_traced(&env, &one_step(lang), SLOW);
     assert!(
         wait_until(Duration::from_secs(30), || started.exists()),
         "the handler never started"
     );
-    signal(&worker, libc::SIGINT);
-    let exit = exited_within(&mut worker, Duration::from_secs(30)).expect("exits on SIGINT");
+    if ending != Ending::StopFromAThread {
+        signal(&worker, libc::SIGINT);
+    }
+    let exit = exited_within(&mut worker, Duration::from_secs(30)).expect("exits");
     assert!(exit.success(), "exited {exit:?}");
     let done = status(&env, &task_uuid);
     assert_eq!(
@@ -283,20 +299,30 @@ fn a_python_worker_killed_mid_step_has_its_step_redelivered_and_the_task_complet
 
 #[test]
 fn sigint_to_a_serving_ruby_process_drains_its_step_and_exits_0() {
-    sigint_drains_and_exits_0(Lang::Ruby, false);
+    drains_and_exits_0(Lang::Ruby, Ending::Sigint);
 }
 
 #[test]
 fn sigint_to_a_serving_python_process_drains_its_step_and_exits_0() {
-    sigint_drains_and_exits_0(Lang::Python, false);
+    drains_and_exits_0(Lang::Python, Ending::Sigint);
 }
 
 #[test]
 fn a_forked_ruby_child_serves_and_its_spans_arrive() {
-    sigint_drains_and_exits_0(Lang::Ruby, true);
+    drains_and_exits_0(Lang::Ruby, Ending::SigintForked);
 }
 
 #[test]
 fn a_forked_python_child_serves_and_its_spans_arrive() {
-    sigint_drains_and_exits_0(Lang::Python, true);
+    drains_and_exits_0(Lang::Python, Ending::SigintForked);
+}
+
+#[test]
+fn worker_stop_from_another_ruby_thread_ends_serve_after_its_step() {
+    drains_and_exits_0(Lang::Ruby, Ending::StopFromAThread);
+}
+
+#[test]
+fn worker_stop_from_another_python_thread_ends_serve_after_its_step() {
+    drains_and_exits_0(Lang::Python, Ending::StopFromAThread);
 }

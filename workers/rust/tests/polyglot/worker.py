@@ -1,16 +1,21 @@
 """A Python process serving one queue of the polyglot tests, as a user would write it.
 
-    python worker.py QUEUE [fork]
+    python worker.py QUEUE [fork|stop]
 
 ``fork``: bootstrap here, then serve from a forked child (a pre-forking server's shape).
+``stop``: another thread calls ``worker.stop()`` once a step has run.
 """
 
 import os
 import signal
 import sys
+import threading
 import time
 
 import tasker_core
+
+
+RAN = threading.Event()
 
 
 class AddOne(tasker_core.StepHandler):
@@ -23,6 +28,7 @@ class AddOne(tasker_core.StepHandler):
             with open(marker, "w") as f:
                 f.write(context.step_name)
         time.sleep(context.input.get("python_sleep_ms", 0) / 1000.0)
+        RAN.set()
         (previous,) = context.dependency_results.values() or [context.input["n"]]
         return self.success(previous + 1, metadata={"trace_id": context.trace_id, "span_id": context.span_id})
 
@@ -41,5 +47,7 @@ if sys.argv[2:] == ["fork"]:
     _, status = os.waitpid(pid, 0)
     sys.exit(os.waitstatus_to_exitcode(status))
 else:
+    if sys.argv[2:] == ["stop"]:
+        threading.Thread(target=lambda: (RAN.wait(), time.sleep(0.2), worker.stop()), daemon=True).start()
     report = worker.serve()
     print(" ".join(f"{k}={v}" for k, v in report.items()))

@@ -1,16 +1,20 @@
 # frozen_string_literal: true
 
 # A Ruby process serving one queue of the polyglot tests, as a user would write it.
-#   ruby worker.rb QUEUE [fork]
+#   ruby worker.rb QUEUE [fork|stop]
 # `fork`: bootstrap here, then serve from a forked child (a pre-forking server's shape).
+# `stop`: another thread calls worker.stop once a step has run.
 require "tasker_core"
 
 # The task's number, doubled; sleeps first for the context's `ruby_sleep_ms`, and writes
 # the marker file named by TASKER_STARTED_FILE once it has started.
 class Double < TaskerCore::StepHandler::Base
+  RAN = Queue.new
+
   def call(context)
     File.write(ENV["TASKER_STARTED_FILE"], context.step_name) if ENV["TASKER_STARTED_FILE"]
     sleep(context.input.fetch("ruby_sleep_ms", 0) / 1000.0)
+    RAN << true
     success(result: context.input.fetch("n") * 2,
             metadata: { trace_id: context.trace_id, span_id: context.span_id })
   end
@@ -26,6 +30,7 @@ if mode == "fork"
   Process.wait(pid)
   exit($?.exitstatus || 1)
 else
+  Thread.new { Double::RAN.pop && sleep(0.2) && worker.stop } if mode == "stop"
   report = worker.serve
   puts report.to_h.to_a.map { |k, v| "#{k}=#{v}" }.join(" ")
 end

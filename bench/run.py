@@ -262,11 +262,67 @@ def write_markdown(path: Path, r: Dict[str, Any], d: Dict[str, Any], meta: Dict[
             L.append(f"- {row['language']} {row['mode']} c={row['concurrency']}: {row['export_error']}")
     if "distributed" in r:
         L.extend(distributed.markdown(r["distributed"]))
+    L.extend(against_baseline(r))
     L.append("\n## Findings and what changed\n")
     L.extend(FINDINGS)
     L.append("\n## Reproduce\n")
     L.append(f"```\n{meta['command']}\n```\n")
     path.write_text("\n".join(L) + "\n")
+
+
+BASELINE = ROOT / "bench/baseline.json"
+
+
+def against_baseline(r: Dict[str, Any]) -> List[str]:
+    """This run beside `bench/baseline.json` (the run before a change, kept in the repository),
+    with each peer or floor of both runs, so drift of the machine shows beside our change."""
+    if not BASELINE.exists():
+        return []
+    b = json.loads(BASELINE.read_text())
+    base, meta = b["results"], b["meta"]
+    L = [f"\n## Against the baseline run ({meta['date']}, `bench/baseline.json`)\n",
+         "The baseline is the run before the host-protocol change (issue #14: one slice loop, one "
+         "driver, one error table for every binding). Shared machines drift ±30% between runs, so "
+         "the floors and peers measured in both runs are shown too: a change of ours is real only "
+         "where it differs from theirs.\n",
+         "| figure | baseline | this run | change |", "|---|---|---|---|"]
+
+    def row(name: str, before: Any, after: Any, unit: str) -> None:
+        if not before or not after:
+            return
+        L.append(f"| {name} | {before:,.1f} {unit} | {after:,.1f} {unit} | {(after / before - 1) * 100:+.0f}% |")
+
+    def key(x: Dict[str, Any]) -> Any:
+        return (x["language"], x["telemetry"], x["concurrency"])
+
+    old = {key(x): x for x in base.get("run", [])}
+    for x in r["run"]:
+        o = old.get(key(x))
+        if o is None:
+            continue
+        t = "on" if x["telemetry"] else "off"
+        row(f"{x['language']} p50, telemetry {t}, c={x['concurrency']}", o["p50_us"], x["p50_us"], "µs")
+        row(f"{x['language']} steps/s, telemetry {t}, c={x['concurrency']}", o["throughput_steps_per_s"],
+            x["throughput_steps_per_s"], "")
+    ob, nb = base.get("baselines", {}), r.get("baselines", {})
+    for lang in ("ruby", "python", "node"):
+        k = f"ffi_floor_{lang}"
+        if k in ob and k in nb:
+            row(f"floor: Rust → {lang} bare call (peer of the machine)", ob[k]["callback_us"] * 1000,
+                nb[k]["callback_us"] * 1000, "ns")
+    for lang in ("python", "node"):
+        k = f"otel_sdk_{lang}"
+        if k in ob and k in nb:
+            row(f"peer: {lang} OpenTelemetry SDK span", ob[k]["span_us"], nb[k]["span_us"], "µs")
+    od, nd = base.get("distributed"), r.get("distributed")
+    if od and nd:
+        row("distributed: raw PGMQ, 4 clients (peer)", od["floor_4"]["steps_per_s"], nd["floor_4"]["steps_per_s"], "steps/s")
+        row("distributed: tasker, 4 serve processes", od["throughput_4"]["steps_per_s"],
+            nd["throughput_4"]["steps_per_s"], "steps/s")
+        if od.get("dbos") and nd.get("dbos"):
+            row("distributed: DBOS (peer)", od["dbos"]["steps_per_s"], nd["dbos"]["steps_per_s"], "steps/s")
+        row("distributed: 4-step task p50", od["linear4"]["task_p50_ms"], nd["linear4"]["task_p50_ms"], "ms")
+    return L
 
 
 FINDINGS = [

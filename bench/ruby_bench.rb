@@ -67,9 +67,12 @@ out =
     { phase1_ms: (t1 - t0) * 1e3, bootstrap_ms: (t2 - t1) * 1e3, rss_before_kb: rss0,
       rss_after_phase1_kb: rss1, rss_after_bootstrap_kb: rss2 }
   when "native_load"
-    # Only the extension: dlopen plus its init (phase 1 proper), without the Ruby library.
+    # Only the extension: dlopen plus its init (phase 1 proper), without the Ruby library
+    # beyond the exception classes the extension looks up as it loads.
     gem_lib = Gem::Specification.find_by_name("tasker-core").full_require_paths
     so = gem_lib.map { |d| File.join(d, "tasker_core.so") }.find { |f| File.exist?(f) }
+    require "tasker_core/version"
+    require "tasker_core/error"
     t = now
     require so
     { native_phase1_ms: (now - t) * 1e3 }

@@ -114,8 +114,17 @@ fn a_task_across_ruby_python_and_rust_processes_completes_as_one_trace() {
     json_of(command(&env).args([
         "migrate", "--queue", "ruby_q", "--queue", "python_q", "--queue", "rust_q",
     ]));
-    let mut ruby = Lang::Ruby.serve(&env, &[], None);
-    let mut python = Lang::Python.serve(&env, &[], None);
+    let (ruby_ctx, python_ctx) = (marker("ruby-ctx"), marker("python-ctx"));
+    let mut ruby = Lang::Ruby.serve(
+        &env,
+        &[("TASKER_STARTED_FILE", ruby_ctx.display().to_string())],
+        None,
+    );
+    let mut python = Lang::Python.serve(
+        &env,
+        &[("TASKER_STARTED_FILE", python_ctx.display().to_string())],
+        None,
+    );
     let rust = serve(&env, "rust_q", "polyglot-rust");
 
     let template = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("templates/three_languages.yaml");
@@ -171,18 +180,21 @@ fn a_task_across_ruby_python_and_rust_processes_completes_as_one_trace() {
             "every completion links to its execution: {c:#?}"
         );
     }
-    // The handlers saw their own execution span's ids in the context.
-    for (step, exec_service) in [
-        ("doubled", "polyglot-ruby"),
-        ("plus_one", "polyglot-python"),
+    // Each handler's context carried the ids of its own process's execution span.
+    for (file, service, step) in [
+        (&ruby_ctx, "polyglot-ruby", "doubled"),
+        (&python_ctx, "polyglot-python", "plus_one"),
     ] {
+        let seen = std::fs::read_to_string(file).expect("the handler wrote its context");
         let exec = execs
             .iter()
-            .find(|e| e.resource["service.name"] == exec_service)
+            .find(|e| e.resource["service.name"] == service)
             .expect("execution");
-        let meta = &done["steps"][step];
-        assert_eq!(meta["status"], "complete", "{meta:#}");
-        assert_eq!(exec.trace_id, trace_id);
+        assert_eq!(
+            seen,
+            format!("{step} {} {}", exec.trace_id, exec.span_id),
+            "{service}'s handler saw its execution span"
+        );
     }
 }
 

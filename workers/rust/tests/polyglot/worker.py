@@ -20,13 +20,14 @@ RAN = threading.Event()
 
 class AddOne(tasker_core.StepHandler):
     """The dependency's result plus one; sleeps first for the context's ``python_sleep_ms``,
-    and writes the marker file named by TASKER_STARTED_FILE once it has started."""
+    and writes "step_name trace_id span_id" of its context to the file named by
+    TASKER_STARTED_FILE once it has started."""
 
     def call(self, context: tasker_core.StepContext) -> tasker_core.StepResult:
         marker = os.environ.get("TASKER_STARTED_FILE")
         if marker:
             with open(marker, "w") as f:
-                f.write(context.step_name)
+                f.write(f"{context.step_name} {context.trace_id} {context.span_id}")
         time.sleep(context.input.get("python_sleep_ms", 0) / 1000.0)
         RAN.set()
         (previous,) = context.dependency_results.values() or [context.input["n"]]

@@ -7,12 +7,15 @@
 require "tasker_core"
 
 # The task's number, doubled; sleeps first for the context's `ruby_sleep_ms`, and writes
-# the marker file named by TASKER_STARTED_FILE once it has started.
+# "step_name trace_id span_id" of its context to the file named by TASKER_STARTED_FILE once
+# it has started.
 class Double < TaskerCore::StepHandler::Base
   RAN = Queue.new
 
   def call(context)
-    File.write(ENV["TASKER_STARTED_FILE"], context.step_name) if ENV["TASKER_STARTED_FILE"]
+    if ENV["TASKER_STARTED_FILE"]
+      File.write(ENV["TASKER_STARTED_FILE"], [context.step_name, context.trace_id, context.span_id].join(" "))
+    end
     sleep(context.input.fetch("ruby_sleep_ms", 0) / 1000.0)
     RAN << true
     success(result: context.input.fetch("n") * 2,

@@ -4,6 +4,11 @@
 //! A client owns a one-thread runtime and a two-connection pool. Both are made on first use
 //! in each process: a client made before a fork is remade in the child, never shared with
 //! the parent (the parent's runtime thread does not exist in the child).
+//!
+//! `submit` opens the task's root span in the client's process, so that process must export
+//! it for the trace to be whole. A process whose environment enabled telemetry
+//! (`TELEMETRY_ENABLED`: phase 2 deferred) and has no worker yet starts export from its
+//! first client, in the client's runtime, as a worker's bootstrap would.
 
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -79,6 +84,16 @@ impl Client {
                 .enable_all()
                 .build()
                 .map_err(|e| TaskerError::Internal(format!("cannot create a runtime: {e}")))?;
+            if tasker_shared::logging::telemetry_state()
+                == tasker_shared::logging::TelemetryState::Deferred
+            {
+                runtime.block_on(async {
+                    let config = tasker_shared::logging::TelemetryConfig::from_env();
+                    if let Err(e) = tasker_shared::logging::init_with_config(config) {
+                        tracing::error!(error = %e, "OpenTelemetry export could not start; continuing with console logging");
+                    }
+                });
+            }
             let pool = runtime.block_on(async {
                 let pool = tasker_pgmq::connect(&self.url, 2).await?;
                 tasker_pgmq::check_migrated(&pool, &self.url).await?;

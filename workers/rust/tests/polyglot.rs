@@ -6,13 +6,13 @@
 
 mod common;
 
+use std::io::BufRead;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{
-    command, json_of, migrated, serve, status, submit, submit_traced, template_file, traced_env,
-    wait_until,
+    command, json_of, migrated, serve, status, submit, template_file, traced_env, wait_until,
 };
 use tasker_testkit::{Collector, PgCluster};
 
@@ -47,10 +47,41 @@ impl Lang {
     /// A serving process of this language on its queue, in `mode` (`fork`: served from a
     /// child; `stop`: another thread stops the worker once a step has run).
     fn serve(self, env: &[(&str, String)], extra: &[(&str, String)], mode: Option<&str>) -> Child {
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(match self {
-            Lang::Ruby => "tests/polyglot/worker.rb",
-            Lang::Python => "tests/polyglot/worker.py",
-        });
+        let mut cmd = self.script("worker", env, extra);
+        cmd.arg(self.queue()).args(mode);
+        cmd.spawn().expect("spawn the worker")
+    }
+
+    /// This language's `Client` submitting `template` with `context` as service
+    /// `submitter`, then waiting for the task; its stdout is piped.
+    fn submit(
+        self,
+        env: &[(&str, String)],
+        template: &std::path::Path,
+        context: &str,
+    ) -> Submitting {
+        let mut cmd = self.script(
+            "submit",
+            env,
+            &[("OTEL_SERVICE_NAME", "submitter".to_owned())],
+        );
+        cmd.arg(template).arg(context);
+        let mut child = cmd.spawn().expect("spawn the submitter");
+        let mut lines = std::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let first = lines.next().expect("a line").expect("read");
+        let submitted: serde_json::Value = serde_json::from_str(&first).expect("JSON");
+        let field = |k: &str| submitted[k].as_str().expect(k).to_owned();
+        Submitting {
+            task_uuid: field("task_uuid"),
+            trace_id: field("trace_id"),
+            child,
+            lines,
+        }
+    }
+
+    /// `tests/polyglot/<name>.rb` or `.py`, run by the installed gem or the venv's python.
+    fn script(self, name: &str, env: &[(&str, String)], extra: &[(&str, String)]) -> Command {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/polyglot");
         let mut cmd = match self {
             Lang::Ruby => {
                 let mut c = Command::new("ruby");
@@ -59,7 +90,10 @@ impl Lang {
             }
             Lang::Python => Command::new(required("TASKER_PYTHON")),
         };
-        cmd.arg(script).arg(self.queue()).args(mode);
+        cmd.arg(dir.join(match self {
+            Lang::Ruby => format!("{name}.rb"),
+            Lang::Python => format!("{name}.py"),
+        }));
         cmd.env_remove("TASKER_DATABASE_URL")
             .env("NO_COLOR", "1")
             .env("RUST_LOG", "warn")
@@ -69,7 +103,26 @@ impl Lang {
         for (k, v) in env.iter().chain(extra) {
             cmd.env(k, v);
         }
-        cmd.spawn().expect("spawn the worker")
+        cmd
+    }
+}
+
+/// A submitter process that has printed its task's ids and waits for the task's end.
+struct Submitting {
+    task_uuid: String,
+    trace_id: String,
+    child: Child,
+    lines: std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+}
+
+impl Submitting {
+    /// The result the submitter printed once `wait_task` returned (with `status_again`, what
+    /// `task_status` said then).
+    fn result(mut self) -> serde_json::Value {
+        let line = self.lines.next().expect("a result line").expect("read");
+        let status = self.child.wait().expect("wait");
+        assert!(status.success(), "the submitter exited {status:?}");
+        serde_json::from_str(&line).expect("JSON")
     }
 }
 
@@ -128,7 +181,14 @@ fn a_task_across_ruby_python_and_rust_processes_completes_as_one_trace() {
     let rust = serve(&env, "rust_q", "polyglot-rust");
 
     let template = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("templates/three_languages.yaml");
-    let (task_uuid, trace_id) = submit_traced(&env, &template, r#"{"n": 3}"#);
+    // Ruby's Client submits and waits: the task's root span is that process's.
+    let submitting = Lang::Ruby.submit(&env, &template, r#"{"n": 3}"#);
+    let (task_uuid, trace_id) = (submitting.task_uuid.clone(), submitting.trace_id.clone());
+    let waited = submitting.result();
+    assert_eq!(waited["status"], "complete", "{waited:#}");
+    assert_eq!(waited["status_again"], "complete");
+    assert_eq!(waited["trace_id"], trace_id.as_str());
+    assert_eq!(waited["step_results"]["squared"], 49);
 
     let done = finished(&env, &task_uuid, Duration::from_secs(60));
     assert_eq!(done["status"], "complete", "{done:#}");
@@ -271,7 +331,13 @@ fn drains_and_exits_0(lang: Lang, ending: Ending) {
         &[("TASKER_STARTED_FILE", started.display().to_string())],
         mode,
     );
-    let (task_uuid, trace_id) = submit_traced(&env, &one_step(lang), SLOW);
+    // The other language's Client submits: both clients export their task's root span.
+    let other = match lang {
+        Lang::Ruby => Lang::Python,
+        Lang::Python => Lang::Ruby,
+    };
+    let submitting = other.submit(&env, &one_step(lang), SLOW);
+    let (task_uuid, trace_id) = (submitting.task_uuid.clone(), submitting.trace_id.clone());
     assert!(
         wait_until(Duration::from_secs(30), || started.exists()),
         "the handler never started"
@@ -287,6 +353,7 @@ fn drains_and_exits_0(lang: Lang, ending: Ending) {
         "the held step was finished: {done:#}"
     );
     assert_eq!(done["steps"]["only"]["attempts"], 1, "{done:#}");
+    assert_eq!(submitting.result()["status"], "complete");
 
     let spans = collector.wait_for(Duration::from_secs(15), |s| {
         s.iter()
@@ -297,6 +364,12 @@ fn drains_and_exits_0(lang: Lang, ending: Ending) {
         .find(|s| s.trace_id == trace_id && s.name == "worker.step_execution")
         .unwrap_or_else(|| panic!("no execution span arrived: {spans:#?}"));
     assert_eq!(exec.resource["service.name"], lang.service());
+    let root = spans
+        .iter()
+        .find(|s| s.trace_id == trace_id && s.name == "worker.task_execution")
+        .unwrap_or_else(|| panic!("the {other:?} client's root span never arrived: {spans:#?}"));
+    assert_eq!(root.resource["service.name"], "submitter");
+    assert_eq!(exec.parent_id, root.span_id);
 }
 
 #[test]

@@ -144,15 +144,15 @@ class Worker:
         if self._forked() and self._rebootstrap is not None:
             return self._rebootstrap().serve()
         self._check_fork()
-        previous: Dict[int, Any] = {}
+        previous: Dict[signal.Signals, Any] = {}
         if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                previous[sig] = signal.signal(sig, lambda *_: self._native.stop_serving())
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                previous[signum] = signal.signal(signum, lambda *_: self._native.stop_serving())
         try:
             report: ServeReport = self._native.serve()
         finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
         return report
 
     def stop(self) -> None:

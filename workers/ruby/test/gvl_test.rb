@@ -6,6 +6,7 @@ require_relative "test_helper"
 # Rust panic arrives as an exception, never an abort.
 class GvlTest < Minitest::Test
   def setup
+    TaskerCore.register_handler("square", Square)
     @worker = TaskerCore.bootstrap_worker(concurrency: 1)
   end
 

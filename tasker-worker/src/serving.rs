@@ -110,13 +110,16 @@ impl Worker {
                 let _ = tx.send(handle.block_on(worker.serve(std::future::pending())));
             })
             .map_err(|e| host.error(TaskerError::Internal(format!("cannot start serving: {e}"))))?;
+        // The loop's own end (its report, or its error) is a value of the wait; only an error
+        // of the wait itself is the host's interrupt.
         let receive = |slice| match rx.recv_timeout(slice) {
-            Ok(report) => report.map(Some),
+            Ok(ended) => Ok(Some(ended)),
             Err(flume::RecvTimeoutError::Timeout) => Ok(None),
             Err(flume::RecvTimeoutError::Disconnected) => Err(TaskerError::Stopped),
         };
         match blocking::in_slices(host, None, receive) {
-            Ok(report) => Ok(report.unwrap_or_default()),
+            Ok(Some(ended)) => ended.map_err(|e| host.error(e)),
+            Ok(None) => Err(host.error(TaskerError::Stopped)),
             Err(interrupt) => {
                 self.stop_serving();
                 let drain = self.config().drain_timeout + VISIBILITY_MARGIN;

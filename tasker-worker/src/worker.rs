@@ -239,16 +239,30 @@ impl Worker {
         template: TaskTemplate,
         context: Value,
     ) -> TaskerResult<TaskResult> {
+        self.checked_task(template, context)?.1.await
+    }
+
+    /// Checks a task and returns its uuid and the future that runs it to its end, counted as
+    /// running (for `stop`'s drain) from now until the future is done or dropped. Every way
+    /// of running a task starts here.
+    fn checked_task(
+        &self,
+        template: TaskTemplate,
+        context: Value,
+    ) -> TaskerResult<(
+        uuid::Uuid,
+        impl std::future::Future<Output = TaskerResult<TaskResult>> + Send + 'static,
+    )> {
         self.check(&template, &context)?;
-        let _running = Running::new(&self.inner);
-        driver::drive(
-            self.inner.steps.clone(),
-            template,
-            context,
-            tasker_shared::ids::new_uuid(),
-            tasker_shared::ids::new_uuid(),
-        )
-        .await
+        let task_uuid = tasker_shared::ids::new_uuid();
+        let running = Running::new(self.inner.clone());
+        let steps = self.inner.steps.clone();
+        let drive = async move {
+            let _running = running;
+            let correlation_id = tasker_shared::ids::new_uuid();
+            driver::drive(steps, template, context, task_uuid, correlation_id).await
+        };
+        Ok((task_uuid, drive))
     }
 
     /// Runs one ready step through this worker's command processor and host handlers
@@ -266,21 +280,7 @@ impl Worker {
     /// four. Dropping the run before it finishes cancels the task: its queued steps are
     /// withdrawn and completions of its running ones refused.
     pub fn start_task(&self, template: TaskTemplate, context: Value) -> TaskerResult<TaskRun> {
-        self.check(&template, &context)?;
-        let task_uuid = tasker_shared::ids::new_uuid();
-        let running = Running::new_owned(self.inner.clone());
-        let steps = self.inner.steps.clone();
-        let drive = async move {
-            let _running = running;
-            driver::drive(
-                steps,
-                template,
-                context,
-                task_uuid,
-                tasker_shared::ids::new_uuid(),
-            )
-            .await
-        };
+        let (task_uuid, drive) = self.checked_task(template, context)?;
         Ok(TaskRun::new(
             task_uuid,
             self.inner.handle.clone(),
@@ -312,16 +312,10 @@ impl Worker {
         context: Value,
         timeout: Option<Duration>,
     ) -> TaskerResult<TaskResult> {
-        self.check(&template, &context)?;
-        let task_uuid = tasker_shared::ids::new_uuid();
+        let (task_uuid, drive) = self.checked_task(template, context)?;
         let (tx, rx) = std::sync::mpsc::channel();
-        let running = Running::new_owned(self.inner.clone());
-        let steps = self.inner.steps.clone();
         self.inner.handle.spawn(async move {
-            let correlation_id = tasker_shared::ids::new_uuid();
-            let result = driver::drive(steps, template, context, task_uuid, correlation_id).await;
-            drop(running);
-            let _ = tx.send(result);
+            let _ = tx.send(drive.await);
         });
         match timeout {
             Some(t) => rx.recv_timeout(t).map_err(|e| match e {
@@ -432,11 +426,7 @@ impl Worker {
 struct Running(Arc<Inner>);
 
 impl Running {
-    fn new(inner: &Arc<Inner>) -> Self {
-        Self::new_owned(inner.clone())
-    }
-
-    fn new_owned(inner: Arc<Inner>) -> Self {
+    fn new(inner: Arc<Inner>) -> Self {
         inner.running_tasks.fetch_add(1, Ordering::AcqRel);
         Self(inner)
     }

@@ -1,5 +1,6 @@
 //! Real parts for tests and the demo: an OTLP collector (rotel) on free loopback ports, and a
-//! private PostgreSQL cluster ([`PgCluster`]).
+//! private PostgreSQL cluster ([`PgCluster`]), and a TLS endpoint in front of the collector
+//! ([`TlsEndpoint`]).
 //!
 //! rotel (from PyPI) prints every span it receives. [`Collector`] runs it with its debug
 //! log on, captures that output to a file, and parses it back into [`CollectedSpan`]s, so
@@ -7,6 +8,7 @@
 
 mod parse;
 mod postgres;
+mod tls;
 
 use std::fs::File;
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -16,6 +18,7 @@ use std::time::{Duration, Instant};
 
 pub use parse::{CollectedSpan, SpanEvent, SpanLink, parse_spans};
 pub use postgres::PgCluster;
+pub use tls::{TestCerts, TlsEndpoint, tls_endpoint_script};
 
 /// A running rotel collector. Stopped (by its pid) on drop.
 #[derive(Debug)]

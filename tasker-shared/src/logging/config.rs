@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use opentelemetry_sdk::trace::Sampler;
 
+use super::env::{parse_bool, parse_key_values, parse_millis};
+
 /// Wire protocol of the OTLP exporter (`OTEL_EXPORTER_OTLP_PROTOCOL`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum OtlpProtocol {
@@ -16,6 +18,8 @@ pub enum OtlpProtocol {
     HttpProtobuf,
     /// `grpc`: needs a multi-thread Tokio runtime to be current when telemetry starts.
     Grpc,
+    /// `http/json`: OTLP's JSON encoding over HTTP, for receivers that accept only it.
+    HttpJson,
 }
 
 impl OtlpProtocol {
@@ -24,6 +28,7 @@ impl OtlpProtocol {
         match value.trim().to_ascii_lowercase().as_str() {
             "http/protobuf" | "http" | "http_protobuf" => Some(Self::HttpProtobuf),
             "grpc" => Some(Self::Grpc),
+            "http/json" | "http_json" | "json" => Some(Self::HttpJson),
             _ => None,
         }
     }
@@ -33,14 +38,66 @@ impl OtlpProtocol {
         match self {
             Self::HttpProtobuf => "http/protobuf",
             Self::Grpc => "grpc",
+            Self::HttpJson => "http/json",
         }
     }
 
     fn default_endpoint(self) -> &'static str {
         match self {
-            Self::HttpProtobuf => "http://localhost:4318",
+            Self::HttpProtobuf | Self::HttpJson => "http://localhost:4318",
             Self::Grpc => "http://localhost:4317",
         }
+    }
+}
+
+/// Request body compression (`OTEL_EXPORTER_OTLP_COMPRESSION`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Compression {
+    /// `none`, the OTel default.
+    #[default]
+    None,
+    /// `gzip`: about a tenth of the bytes for our spans, for a little CPU on the export
+    /// thread; worth it over a WAN link to a hosted backend.
+    Gzip,
+}
+
+impl Compression {
+    /// Parses `none` or `gzip`.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "none" | "" => Some(Self::None),
+            "gzip" => Some(Self::Gzip),
+            _ => None,
+        }
+    }
+
+    /// The OTel spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Gzip => "gzip",
+        }
+    }
+}
+
+/// Files for TLS to the collector. An `https://` endpoint is verified against the system's
+/// roots plus `certificate`; a client certificate is presented when both client files are
+/// given (mutual TLS).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TlsFiles {
+    /// `OTEL_EXPORTER_OTLP_CERTIFICATE`: PEM file of a CA (or the server's certificate) to
+    /// trust in addition to the system's roots.
+    pub certificate: Option<String>,
+    /// `OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE`: PEM file of the client's certificate chain.
+    pub client_certificate: Option<String>,
+    /// `OTEL_EXPORTER_OTLP_CLIENT_KEY`: PEM file of the client's private key.
+    pub client_key: Option<String>,
+}
+
+impl TlsFiles {
+    /// Whether any file is set: a private CA or a client certificate.
+    pub fn is_set(&self) -> bool {
+        self.certificate.is_some() || self.client_certificate.is_some() || self.client_key.is_some()
     }
 }
 
@@ -135,8 +192,17 @@ pub struct TelemetryConfig {
     pub enabled: bool,
     /// `OTEL_EXPORTER_OTLP_ENDPOINT`, the collector's base URL; `None` uses the protocol default.
     pub endpoint: Option<String>,
+    /// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`: the full traces URL, used as given (nothing
+    /// appended); wins over `endpoint` for spans.
+    pub traces_endpoint: Option<String>,
+    /// `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`: the full metrics URL, used as given.
+    pub metrics_endpoint: Option<String>,
     /// `OTEL_EXPORTER_OTLP_PROTOCOL`.
     pub protocol: OtlpProtocol,
+    /// `OTEL_EXPORTER_OTLP_COMPRESSION`.
+    pub compression: Compression,
+    /// `OTEL_EXPORTER_OTLP_CERTIFICATE`, `_CLIENT_CERTIFICATE`, `_CLIENT_KEY`.
+    pub tls: TlsFiles,
     /// `OTEL_EXPORTER_OTLP_HEADERS`, decoded.
     pub headers: Vec<(String, String)>,
     /// `OTEL_EXPORTER_OTLP_TIMEOUT` (milliseconds): bound on one export.
@@ -179,7 +245,17 @@ impl TelemetryConfig {
         };
         check(self.enabled != other.enabled, "enabled");
         check(self.endpoint() != other.endpoint(), "endpoint");
+        check(
+            self.traces_endpoint() != other.traces_endpoint(),
+            "traces_endpoint",
+        );
+        check(
+            self.metrics_endpoint != other.metrics_endpoint,
+            "metrics_endpoint",
+        );
         check(self.protocol != other.protocol, "protocol");
+        check(self.compression != other.compression, "compression");
+        check(self.tls != other.tls, "tls");
         check(self.headers != other.headers, "headers");
         check(
             self.export_timeout != other.export_timeout,
@@ -213,7 +289,11 @@ impl Default for TelemetryConfig {
         Self {
             enabled: false,
             endpoint: None,
+            traces_endpoint: None,
+            metrics_endpoint: None,
             protocol: OtlpProtocol::default(),
+            compression: Compression::default(),
+            tls: TlsFiles::default(),
             headers: Vec::new(),
             export_timeout: Duration::from_secs(10),
             export_queue_size: opentelemetry_sdk::trace::OTEL_BSP_MAX_QUEUE_SIZE_DEFAULT,
@@ -250,11 +330,28 @@ impl TelemetryConfig {
             match OtlpProtocol::parse(&v) {
                 Some(p) => c.protocol = p,
                 None => c.warnings.push(format!(
-                    "OTEL_EXPORTER_OTLP_PROTOCOL={v:?} is not supported (use http/protobuf or grpc); using http/protobuf"
+                    "OTEL_EXPORTER_OTLP_PROTOCOL={v:?} is not supported (use http/protobuf, http/json or grpc); using http/protobuf"
                 )),
             }
         }
         c.endpoint = get("OTEL_EXPORTER_OTLP_ENDPOINT").map(|v| v.trim().to_owned());
+        c.traces_endpoint = get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").map(|v| v.trim().to_owned());
+        c.metrics_endpoint =
+            get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT").map(|v| v.trim().to_owned());
+        if let Some(v) = get("OTEL_EXPORTER_OTLP_COMPRESSION") {
+            match Compression::parse(&v) {
+                Some(z) => c.compression = z,
+                None => c.warnings.push(format!(
+                    "OTEL_EXPORTER_OTLP_COMPRESSION={v:?} is not supported (use gzip or none); using none"
+                )),
+            }
+        }
+        let path = |k: &str| get(k).map(|v| v.trim().to_owned());
+        c.tls = TlsFiles {
+            certificate: path("OTEL_EXPORTER_OTLP_CERTIFICATE"),
+            client_certificate: path("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"),
+            client_key: path("OTEL_EXPORTER_OTLP_CLIENT_KEY"),
+        };
         if let Some(v) = get("OTEL_EXPORTER_OTLP_HEADERS") {
             c.headers = parse_key_values("OTEL_EXPORTER_OTLP_HEADERS", &v, &mut c.warnings);
         }
@@ -314,6 +411,13 @@ impl TelemetryConfig {
                 &mut c.warnings,
             );
         }
+        // The OTel spec's kill switch wins over TELEMETRY_ENABLED: console logging stays,
+        // nothing is exported.
+        if let Some(v) = get("OTEL_SDK_DISABLED") {
+            if parse_bool("OTEL_SDK_DISABLED", &v, &mut c.warnings) {
+                c.enabled = false;
+            }
+        }
         c
     }
 
@@ -360,12 +464,50 @@ impl TelemetryConfig {
             .unwrap_or_else(|| self.protocol.default_endpoint())
     }
 
-    /// The URL one signal is sent to: for HTTP the base URL plus `/v1/<signal>`.
+    /// The traces URL given by `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, if any.
+    pub fn traces_endpoint(&self) -> Option<&str> {
+        self.traces_endpoint.as_deref()
+    }
+
+    /// Sets the full traces URL, used as given.
+    pub fn with_traces_endpoint(mut self, url: impl Into<String>) -> Self {
+        self.traces_endpoint = Some(url.into());
+        self
+    }
+
+    /// Sets request compression.
+    pub fn with_compression(mut self, compression: Compression) -> Self {
+        self.compression = compression;
+        self
+    }
+
+    /// Sets the bound on one export.
+    pub fn with_export_timeout(mut self, timeout: Duration) -> Self {
+        self.export_timeout = timeout;
+        self
+    }
+
+    /// Sets the TLS files.
+    pub fn with_tls(mut self, tls: TlsFiles) -> Self {
+        self.tls = tls;
+        self
+    }
+
+    /// The URL one signal (`traces`, `metrics`) is sent to: its own endpoint as given, else
+    /// the base URL, plus `/v1/<signal>` for HTTP.
     pub fn signal_endpoint(&self, signal: &str) -> String {
+        let own = match signal {
+            "traces" => self.traces_endpoint.as_deref(),
+            "metrics" => self.metrics_endpoint.as_deref(),
+            _ => None,
+        };
+        if let Some(url) = own {
+            return url.to_owned();
+        }
         let base = self.endpoint().trim_end_matches('/');
         match self.protocol {
             OtlpProtocol::Grpc => base.to_owned(),
-            OtlpProtocol::HttpProtobuf => {
+            OtlpProtocol::HttpProtobuf | OtlpProtocol::HttpJson => {
                 let suffix = format!("/v1/{signal}");
                 if base.ends_with(&suffix) {
                     base.to_owned()
@@ -380,71 +522,6 @@ impl TelemetryConfig {
     pub fn warnings(&self) -> &[String] {
         &self.warnings
     }
-}
-
-fn parse_bool(key: &str, value: &str, warnings: &mut Vec<String>) -> bool {
-    match value.trim().to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" | "on" => true,
-        "false" | "0" | "no" | "off" => false,
-        other => {
-            warnings.push(format!("{key}={other:?} is not a boolean; using false"));
-            false
-        }
-    }
-}
-
-fn parse_millis(key: &str, value: &str, default: Duration, warnings: &mut Vec<String>) -> Duration {
-    match value.trim().parse::<u64>() {
-        Ok(ms) => Duration::from_millis(ms),
-        Err(_) => {
-            warnings.push(format!(
-                "{key}={value:?} is not a whole number of milliseconds; using {}",
-                default.as_millis()
-            ));
-            default
-        }
-    }
-}
-
-/// Parses the W3C baggage-like `k1=v1,k2=v2` list the OTel env vars use; values are
-/// percent-decoded.
-fn parse_key_values(key: &str, value: &str, warnings: &mut Vec<String>) -> Vec<(String, String)> {
-    value
-        .split(',')
-        .filter(|pair| !pair.trim().is_empty())
-        .filter_map(|pair| match pair.split_once('=') {
-            Some((k, v)) if !k.trim().is_empty() => {
-                Some((percent_decode(k.trim()), percent_decode(v.trim())))
-            }
-            _ => {
-                warnings.push(format!("{key}: ignoring {pair:?}, which is not key=value"));
-                None
-            }
-        })
-        .collect()
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let decoded = (bytes[i] == b'%' && i + 2 < bytes.len())
-            .then(|| std::str::from_utf8(&bytes[i + 1..i + 3]).ok())
-            .flatten()
-            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
-        match decoded {
-            Some(b) => {
-                out.push(b);
-                i += 3;
-            }
-            None => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
@@ -521,6 +598,81 @@ mod tests {
     }
 
     #[test]
+    fn signal_endpoints_compression_and_tls_files_are_read() {
+        let c = config(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "https://base:4318"),
+            (
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                "https://api.example/otlp/spans",
+            ),
+            (
+                "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+                "https://api.example/otlp/m",
+            ),
+            ("OTEL_EXPORTER_OTLP_COMPRESSION", "GZIP"),
+            ("OTEL_EXPORTER_OTLP_CERTIFICATE", "/etc/ca.pem"),
+            ("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", "/etc/client.pem"),
+            ("OTEL_EXPORTER_OTLP_CLIENT_KEY", "/etc/client.key"),
+        ]);
+        assert_eq!(
+            c.signal_endpoint("traces"),
+            "https://api.example/otlp/spans"
+        );
+        assert_eq!(c.signal_endpoint("metrics"), "https://api.example/otlp/m");
+        assert_eq!(c.compression, Compression::Gzip);
+        assert_eq!(
+            c.tls,
+            TlsFiles {
+                certificate: Some("/etc/ca.pem".into()),
+                client_certificate: Some("/etc/client.pem".into()),
+                client_key: Some("/etc/client.key".into()),
+            }
+        );
+        assert!(c.warnings().is_empty(), "{:?}", c.warnings());
+    }
+
+    #[test]
+    fn a_grpc_signal_endpoint_is_used_as_given_too() {
+        let c = config(&[
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+            ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "https://traces:4317"),
+        ]);
+        assert_eq!(c.signal_endpoint("traces"), "https://traces:4317");
+        assert_eq!(c.signal_endpoint("metrics"), "http://localhost:4317");
+    }
+
+    #[test]
+    fn otel_sdk_disabled_wins_over_telemetry_enabled() {
+        let c = config(&[("TELEMETRY_ENABLED", "true"), ("OTEL_SDK_DISABLED", "true")]);
+        assert!(!c.enabled);
+        let c = config(&[
+            ("TELEMETRY_ENABLED", "true"),
+            ("OTEL_SDK_DISABLED", "false"),
+        ]);
+        assert!(c.enabled);
+    }
+
+    #[test]
+    fn http_json_is_a_protocol_and_unknown_compression_warns() {
+        let c = config(&[
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
+            ("OTEL_EXPORTER_OTLP_COMPRESSION", "brotli"),
+        ]);
+        assert_eq!(c.protocol, OtlpProtocol::HttpJson);
+        assert_eq!(
+            c.signal_endpoint("traces"),
+            "http://localhost:4318/v1/traces"
+        );
+        assert_eq!(c.compression, Compression::None);
+        assert_eq!(
+            c.warnings(),
+            [
+                "OTEL_EXPORTER_OTLP_COMPRESSION=\"brotli\" is not supported (use gzip or none); using none"
+            ]
+        );
+    }
+
+    #[test]
     fn rust_log_wins_over_log_level() {
         let c = config(&[("RUST_LOG", "warn,tasker=debug"), ("LOG_LEVEL", "debug")]);
         assert_eq!(c.log_filter, "warn,tasker=debug");
@@ -555,11 +707,5 @@ mod tests {
     fn sample_ratio_override_is_parent_based_and_clamped() {
         let c = TelemetryConfig::default().with_sample_ratio(3.0);
         assert_eq!(c.sampler, SamplerConfig::ParentBasedTraceIdRatio(1.0));
-    }
-
-    #[test]
-    fn a_truncated_percent_escape_is_kept_literally() {
-        assert_eq!(percent_decode("a%2"), "a%2");
-        assert_eq!(percent_decode("%41%"), "A%");
     }
 }

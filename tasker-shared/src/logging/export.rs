@@ -1,4 +1,4 @@
-//! Native OTLP exporters (HTTP/protobuf and gRPC). Not compiled for wasm32, whose workers
+//! Native OTLP exporters (HTTP/protobuf, HTTP/JSON and gRPC; TLS for each). Not compiled for wasm32, whose workers
 //! hand spans to JavaScript instead.
 
 use std::collections::HashMap;
@@ -12,8 +12,10 @@ use opentelemetry_sdk::trace::{
     BatchConfigBuilder, BatchSpanProcessor, Span, SpanData, SpanProcessor,
 };
 
-use super::stats::{Backlog, Observed};
-use super::{OtlpProtocol, TelemetryConfig, TelemetryError};
+use super::stats::{Backlog, ErrorDetail, Observed};
+use super::tls::Material;
+use super::transport::Transport;
+use super::{Compression, OtlpProtocol, TelemetryConfig, TelemetryError};
 
 /// The phase-2 span pipeline: an OTLP exporter behind the SDK's batch processor, which runs
 /// on its own thread and so needs no async runtime for HTTP.
@@ -21,9 +23,11 @@ pub(super) fn batch_processor(
     config: &TelemetryConfig,
 ) -> Result<Admitted<BatchSpanProcessor>, TelemetryError> {
     let backlog = Backlog::default();
+    let detail = ErrorDetail::for_endpoint(config.signal_endpoint("traces"));
     let exporter = Observed {
-        exporter: span_exporter(config)?,
+        exporter: span_exporter(config, detail.clone())?,
         backlog: Some(backlog.clone()),
+        detail: Some(detail),
     };
     // The exporter's own timeout (OTEL_EXPORTER_OTLP_TIMEOUT) bounds each export. The SDK's
     // queue has the same bound as the admission count, which also covers the batch being
@@ -77,8 +81,9 @@ impl<P: SpanProcessor> SpanProcessor for Admitted<P> {
 
 /// Builds an OTLP exporter of either signal: the span and metric builders share their
 /// configuration traits but no common type, so a macro writes the one recipe for both.
+/// `$detail` receives the cause of each HTTP transport failure.
 macro_rules! otlp_exporter {
-    ($exporter:ty, $config:expr, $signal:literal) => {{
+    ($exporter:ty, $config:expr, $signal:literal, $detail:expr) => {{
         let config: &TelemetryConfig = $config;
         let endpoint = config.signal_endpoint($signal);
         let fail = |reason: String| TelemetryError::Exporter {
@@ -86,22 +91,41 @@ macro_rules! otlp_exporter {
             endpoint: endpoint.clone(),
             reason,
         };
+        let tls = Material::read(&config.tls).map_err(&fail)?;
         let built = match config.protocol {
-            OtlpProtocol::HttpProtobuf => <$exporter>::builder()
-                .with_http()
-                .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
-                .with_endpoint(endpoint.clone())
-                .with_timeout(config.export_timeout)
-                .with_headers(config.headers.iter().cloned().collect::<HashMap<_, _>>())
-                .build(),
+            OtlpProtocol::HttpProtobuf | OtlpProtocol::HttpJson => {
+                let transport = Transport::new(&endpoint, &tls, config.export_timeout, $detail)
+                    .map_err(&fail)?;
+                let mut b = <$exporter>::builder()
+                    .with_http()
+                    .with_protocol(if config.protocol == OtlpProtocol::HttpJson {
+                        opentelemetry_otlp::Protocol::HttpJson
+                    } else {
+                        opentelemetry_otlp::Protocol::HttpBinary
+                    })
+                    .with_endpoint(endpoint.clone())
+                    .with_timeout(config.export_timeout)
+                    .with_http_client(transport)
+                    .with_headers(config.headers.iter().cloned().collect::<HashMap<_, _>>());
+                if config.compression == Compression::Gzip {
+                    b = b.with_compression(opentelemetry_otlp::Compression::Gzip);
+                }
+                b.build()
+            }
             OtlpProtocol::Grpc => {
                 require_multi_thread_runtime()?;
-                <$exporter>::builder()
+                let mut b = <$exporter>::builder()
                     .with_tonic()
                     .with_endpoint(endpoint.clone())
                     .with_timeout(config.export_timeout)
-                    .with_metadata(metadata(config).map_err(&fail)?)
-                    .build()
+                    .with_metadata(metadata(config).map_err(&fail)?);
+                if endpoint.starts_with("https://") || config.tls.is_set() {
+                    b = b.with_tls_config(tls.tonic_config());
+                }
+                if config.compression == Compression::Gzip {
+                    b = b.with_compression(opentelemetry_otlp::Compression::Gzip);
+                }
+                b.build()
             }
         };
         built.map_err(|e| fail(e.to_string()))
@@ -110,15 +134,21 @@ macro_rules! otlp_exporter {
 
 fn span_exporter(
     config: &TelemetryConfig,
+    detail: ErrorDetail,
 ) -> Result<opentelemetry_otlp::SpanExporter, TelemetryError> {
-    otlp_exporter!(opentelemetry_otlp::SpanExporter, config, "traces")
+    otlp_exporter!(opentelemetry_otlp::SpanExporter, config, "traces", detail)
 }
 
 /// The OTLP metric exporter for the optional metrics push.
 pub(super) fn metric_exporter(
     config: &TelemetryConfig,
 ) -> Result<opentelemetry_otlp::MetricExporter, TelemetryError> {
-    otlp_exporter!(opentelemetry_otlp::MetricExporter, config, "metrics")
+    otlp_exporter!(
+        opentelemetry_otlp::MetricExporter,
+        config,
+        "metrics",
+        ErrorDetail::default()
+    )
 }
 
 /// tonic binds its channel to the runtime that is current when it is built; on a

@@ -16,6 +16,7 @@
 //! on, and a later phase 2 (a new worker, a forked child) can attach a fresh pipeline.
 
 mod config;
+mod env;
 #[cfg(not(target_arch = "wasm32"))]
 mod export;
 pub mod forward;
@@ -26,13 +27,17 @@ pub mod metrics;
 mod prometheus;
 mod stats;
 mod subscriber;
+#[cfg(not(target_arch = "wasm32"))]
+mod tls;
+#[cfg(not(target_arch = "wasm32"))]
+mod transport;
 
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use opentelemetry_sdk::trace::{SdkTracerProvider, SpanExporter, SpanProcessor};
 
-pub use config::{LogFormat, OtlpProtocol, SamplerConfig, TelemetryConfig};
+pub use config::{Compression, LogFormat, OtlpProtocol, SamplerConfig, TelemetryConfig, TlsFiles};
 use late_bound::{LateBound, LateBoundSampler};
 pub use stats::TelemetryStats;
 pub use subscriber::{ConsoleSink, set_console_sink};

@@ -60,6 +60,9 @@ static REPORTED: Mutex<(u64, u64)> = Mutex::new((0, 0));
 pub(super) fn report(outcome: Result<(), String>, shutting_down: bool) -> Result<(), String> {
     match (outcome, unreported_losses()) {
         (Ok(()), losses) => losses,
+        // The failed exports' own cause is the clearer message; the flush's error only
+        // repeats it, unless the flush itself ran out of time.
+        (Err(e), Err(l)) if !e.contains("timed out") => Err(l),
         (Err(e), losses) => {
             let mut parts = vec![e];
             if let Err(l) = losses {
@@ -142,6 +145,9 @@ impl Backlog {
 pub(crate) struct Observed<E> {
     pub(crate) exporter: E,
     pub(crate) backlog: Option<Backlog>,
+    /// What the transport knows of the last failure, when the exporter's own error is
+    /// vaguer (opentelemetry-otlp's "network error").
+    pub(crate) detail: Option<ErrorDetail>,
 }
 
 impl<E> Observed<E> {
@@ -149,7 +155,42 @@ impl<E> Observed<E> {
         Self {
             exporter,
             backlog: None,
+            detail: None,
         }
+    }
+}
+
+/// The cause of a pipeline's last transport failure, written by its HTTP client; without
+/// one, an export error is still said with the endpoint it was for.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ErrorDetail(Arc<Mutex<Option<String>>>, Option<String>);
+
+impl ErrorDetail {
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+    pub(crate) fn for_endpoint(endpoint: String) -> Self {
+        Self(Arc::default(), Some(endpoint))
+    }
+
+    fn reason(&self, err: &opentelemetry_sdk::error::OTelSdkError) -> String {
+        let plain = super::late_bound::describe(err);
+        self.take().unwrap_or_else(|| match &self.1 {
+            Some(endpoint) => format!("exporting to {endpoint} failed: {plain}"),
+            None => plain,
+        })
+    }
+
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+    pub(crate) fn set(&self, reason: String) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(reason);
+    }
+
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+    pub(crate) fn clear(&self) {
+        self.take();
+    }
+
+    fn take(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
     }
 }
 
@@ -166,8 +207,11 @@ impl<E: SpanExporter> SpanExporter for Observed<E> {
             }
             Err(e) => {
                 FAILED.fetch_add(n, Ordering::Relaxed);
-                *LAST_ERROR.lock().unwrap_or_else(PoisonError::into_inner) =
-                    Some(super::late_bound::describe(e));
+                let reason = match &self.detail {
+                    Some(detail) => detail.reason(e),
+                    None => super::late_bound::describe(e),
+                };
+                *LAST_ERROR.lock().unwrap_or_else(PoisonError::into_inner) = Some(reason);
             }
         }
         result

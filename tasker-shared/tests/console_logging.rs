@@ -160,6 +160,69 @@ fn json_lines_carry_span_fields_and_the_trace_id() {
 }
 
 #[test]
+fn a_compact_step_line_carries_each_field_once_and_the_trace_ids() {
+    let out = run_child("child_compact", &[]);
+    let ids = line_with(&out, " ids ");
+    let trace_id = ids
+        .split("trace_id=")
+        .nth(1)
+        .and_then(|r| r.split([' ', '"']).find(|s| !s.is_empty()))
+        .expect("the ids line names the trace id");
+    let line = line_with(&out, "step.execution_started");
+    for field in [
+        "task_uuid",
+        "correlation_id",
+        "step_name",
+        "attempt",
+        "trace_id",
+        "span_id",
+    ] {
+        assert_eq!(
+            line.matches(&format!(" {field}=")).count(),
+            1,
+            "{field} once in: {line}"
+        );
+    }
+    assert!(
+        line.contains(" INFO task:worker.step_execution: console_logging: step.execution_started attempt=1 task_uuid=\"t-1\" correlation_id=\"c-1\" step_name=\"linear_step_1\" template=\"linear\" trace_id="),
+        "{line}"
+    );
+    assert!(
+        line.contains(&format!("trace_id={trace_id} span_id=")),
+        "{line}"
+    );
+}
+
+#[test]
+#[ignore = "run in a child process by a_compact_step_line_carries_each_field_once_and_the_trace_ids"]
+fn child_compact() {
+    logging::init_console_only();
+    let task = tracing::info_span!(
+        "task",
+        task_uuid = "t-1",
+        correlation_id = "c-1",
+        template = "linear"
+    );
+    let _t = task.enter();
+    let step = tracing::info_span!(
+        "worker.step_execution",
+        task_uuid = "t-1",
+        correlation_id = "c-1",
+        step_name = "linear_step_1"
+    );
+    let ids = trace_context::span_ids(&step).expect("ids");
+    tracing::info!(trace_id = %ids.trace_id, "ids");
+    step.in_scope(|| {
+        tracing::info!(
+            attempt = 1,
+            task_uuid = "t-1",
+            correlation_id = "c-1",
+            "step.execution_started"
+        )
+    });
+}
+
+#[test]
 #[ignore = "run in a child process by json_lines_carry_span_fields_and_the_trace_id"]
 fn child_json() {
     logging::init_console_only();

@@ -5,7 +5,7 @@
 use serde_json::{Map, Value};
 
 use crate::TaskerError;
-use crate::logging::{OtlpProtocol, TelemetryConfig};
+use crate::logging::{Compression, OtlpProtocol, TelemetryConfig};
 
 /// How a host spells multi-word keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,13 +90,23 @@ pub fn string(v: &Value, key: &str) -> Result<String, TaskerError> {
 pub const TELEMETRY_KEYS: &[&str] = &[
     "enabled",
     "endpoint",
+    "traces_endpoint",
+    "metrics_endpoint",
     "protocol",
+    "headers",
+    "timeout_ms",
+    "compression",
+    "certificate",
+    "client_certificate",
+    "client_key",
     "service_name",
     "service_version",
     "sample_ratio",
 ];
 
-/// `telemetry: {enabled, endpoint, protocol, service_name, service_version, sample_ratio}`
+/// `telemetry: {enabled, endpoint, traces_endpoint, metrics_endpoint, protocol, headers,
+/// timeout_ms, compression, certificate, client_certificate, client_key, service_name,
+/// service_version, sample_ratio}`, each the host spelling of an OTel variable
 /// over `base` (the environment's config), with keys spelled as `naming` says. `extra` are
 /// keys this host also accepts and handles itself.
 pub fn telemetry(
@@ -125,11 +135,37 @@ pub fn telemetry(
                     .ok_or_else(|| bad(format!("{name} must be true or false, got {v}")))?;
             }
             "endpoint" => base.endpoint = Some(string(v, &name)?),
+            "traces_endpoint" => base.traces_endpoint = Some(string(v, &name)?),
+            "metrics_endpoint" => base.metrics_endpoint = Some(string(v, &name)?),
             "protocol" => {
                 let p = string(v, &name)?;
-                base.protocol = OtlpProtocol::parse(&p)
-                    .ok_or_else(|| bad(format!("{name} {p:?} is not http/protobuf or grpc")))?;
+                base.protocol = OtlpProtocol::parse(&p).ok_or_else(|| {
+                    bad(format!(
+                        "{name} {p:?} is not http/protobuf, http/json or grpc"
+                    ))
+                })?;
             }
+            "headers" => {
+                let map = v.as_object().ok_or_else(|| {
+                    bad(format!("{name} must map header names to strings, got {v}"))
+                })?;
+                base.headers = map
+                    .iter()
+                    .map(|(k, hv)| Ok((k.clone(), string(hv, &format!("{name} {k}"))?)))
+                    .collect::<Result<_, TaskerError>>()?;
+            }
+            "timeout_ms" => {
+                base.export_timeout =
+                    std::time::Duration::from_millis(positive_int(v, &name)? as u64);
+            }
+            "compression" => {
+                let c = string(v, &name)?;
+                base.compression = Compression::parse(&c)
+                    .ok_or_else(|| bad(format!("{name} {c:?} is not gzip or none")))?;
+            }
+            "certificate" => base.tls.certificate = Some(string(v, &name)?),
+            "client_certificate" => base.tls.client_certificate = Some(string(v, &name)?),
+            "client_key" => base.tls.client_key = Some(string(v, &name)?),
             "service_name" => base.service_name = string(v, &name)?,
             "service_version" => base.service_version = string(v, &name)?,
             "sample_ratio" => {
@@ -149,6 +185,42 @@ pub fn telemetry(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_export_keys_are_the_otel_variables_in_host_spelling() {
+        let c = telemetry(
+            TelemetryConfig::default(),
+            &json!({
+                "tracesEndpoint": "https://x/v1/traces",
+                "headers": {"api-key": "k"},
+                "timeoutMs": 2500,
+                "compression": "gzip",
+                "certificate": "/ca.pem",
+                "clientCertificate": "/c.pem",
+                "clientKey": "/c.key",
+            }),
+            Naming::Camel,
+            &[],
+        )
+        .expect("valid");
+        assert_eq!(c.signal_endpoint("traces"), "https://x/v1/traces");
+        assert_eq!(c.headers, vec![("api-key".to_owned(), "k".to_owned())]);
+        assert_eq!(c.export_timeout, std::time::Duration::from_millis(2500));
+        assert_eq!(c.compression, Compression::Gzip);
+        assert_eq!(c.tls.certificate.as_deref(), Some("/ca.pem"));
+        assert_eq!(c.tls.client_key.as_deref(), Some("/c.key"));
+        let err = telemetry(
+            TelemetryConfig::default(),
+            &json!({"compression": "brotli"}),
+            Naming::Snake,
+            &[],
+        )
+        .expect_err("unknown");
+        assert_eq!(
+            err.to_string(),
+            "invalid worker configuration: telemetry compression \"brotli\" is not gzip or none"
+        );
+    }
 
     #[test]
     fn camel_case_hosts_spell_the_same_keys_their_way() {

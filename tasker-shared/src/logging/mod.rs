@@ -15,6 +15,7 @@
 //! [`shutdown_telemetry`] empties the slots again after a bounded flush; console logging goes
 //! on, and a later phase 2 (a new worker, a forked child) can attach a fresh pipeline.
 
+mod compact;
 mod config;
 mod env;
 #[cfg(not(target_arch = "wasm32"))]

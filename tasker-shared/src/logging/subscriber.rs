@@ -147,7 +147,10 @@ fn console_layer(format: LogFormat) -> Box<dyn Layer<Registry> + Send + Sync> {
         .with_ansi(ansi);
     match format {
         LogFormat::Pretty => Box::new(base.pretty()),
-        LogFormat::Compact => Box::new(base.compact()),
+        LogFormat::Compact => Box::new(
+            base.fmt_fields(super::compact::SeparatedFields)
+                .event_format(super::compact::CompactOnce { ansi }),
+        ),
         LogFormat::Json => Box::new(
             base.fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
                 .event_format(super::json::JsonWithTrace),

@@ -70,8 +70,10 @@ module TaskerCore
     # first to change them).
     #
     # @param concurrency [Integer] Ruby threads running handlers at once
-    # @param telemetry [Hash, nil] +{enabled:, endpoint:, protocol:, service_name:,
-    #   sample_ratio:}+; overrides TELEMETRY_ENABLED and OTEL_* from the environment
+    # @param telemetry [Hash, nil] +{enabled:, endpoint:, traces_endpoint:, metrics_endpoint:,
+    #   protocol:, headers:, timeout_ms:, compression:, certificate:, client_certificate:,
+    #   client_key:, service_name:, service_version:, sample_ratio:}+, each the OTel variable of
+    #   that name (docs/telemetry.md); overrides TELEMETRY_ENABLED and OTEL_* from the environment
     # @param handler_timeout [Numeric] seconds a handler may run, unless its step sets timeout_ms
     # @param database_url [String, nil] the task database {Worker#serve} claims steps from;
     #   nil reads TASKER_DATABASE_URL, then DATABASE_URL, when serving starts

@@ -107,8 +107,10 @@ def bootstrap_worker(
     first to change them).
 
     :param concurrency: Python threads running handlers at once
-    :param telemetry: ``{enabled, endpoint, protocol, service_name, sample_ratio}``;
-        overrides TELEMETRY_ENABLED and OTEL_* from the environment
+    :param telemetry: ``{enabled, endpoint, traces_endpoint, metrics_endpoint, protocol,
+        headers, timeout_ms, compression, certificate, client_certificate, client_key,
+        service_name, service_version, sample_ratio}``, each the OTel variable of that name
+        (docs/telemetry.md); overrides TELEMETRY_ENABLED and OTEL_* from the environment
     :param handler_timeout: seconds a handler may run, unless its step sets timeout_ms
     :param database_url: the task database :meth:`Worker.serve` claims steps from; None
         reads ``TASKER_DATABASE_URL``, then ``DATABASE_URL``, when serving starts

@@ -119,7 +119,7 @@ macro_rules! otlp_exporter {
                     .with_endpoint(endpoint.clone())
                     .with_timeout(config.export_timeout)
                     .with_metadata(metadata(config).map_err(&fail)?);
-                if endpoint.starts_with("https://") || config.tls.is_set() {
+                if endpoint.starts_with("https://") {
                     b = b.with_tls_config(tls.tonic_config());
                 }
                 if config.compression == Compression::Gzip {

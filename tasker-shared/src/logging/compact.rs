@@ -11,7 +11,6 @@
 use std::collections::HashSet;
 use std::fmt::{self, Write as _};
 
-use opentelemetry::trace::TraceContextExt;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::field::RecordFields;
@@ -120,16 +119,8 @@ where
             }
         }
         // Extensions are released above: reading the OTel context locks them again.
-        if let Some(id) = innermost {
-            let cx = tracing::dispatcher::get_default(|d| {
-                tracing_opentelemetry::get_otel_context(&id, d)
-            });
-            if let Some(cx) = cx {
-                let sc = cx.span().span_context().clone();
-                if sc.is_valid() {
-                    write!(w, " trace_id={} span_id={}", sc.trace_id(), sc.span_id())?;
-                }
-            }
+        if let Some((trace_id, span_id)) = innermost.and_then(|id| super::json::trace_ids(&id)) {
+            write!(w, " trace_id={trace_id} span_id={span_id}")?;
         }
         writeln!(w)
     }

@@ -60,22 +60,23 @@ where
             }
             line.insert("spans".into(), Value::Array(spans));
             // Extensions are released above: reading the OTel context locks them again.
-            if let Some(id) = current_id {
-                let otel = tracing::dispatcher::get_default(|d| {
-                    tracing_opentelemetry::get_otel_context(&id, d)
-                });
-                if let Some(cx) = otel {
-                    let sc = cx.span().span_context().clone();
-                    if sc.is_valid() {
-                        line.insert("trace_id".into(), Value::String(sc.trace_id().to_string()));
-                        line.insert("span_id".into(), Value::String(sc.span_id().to_string()));
-                    }
-                }
+            if let Some((trace_id, span_id)) = current_id.and_then(|id| trace_ids(&id)) {
+                line.insert("trace_id".into(), Value::String(trace_id));
+                line.insert("span_id".into(), Value::String(span_id));
             }
         }
         let text = serde_json::to_string(&Value::Object(line)).map_err(|_| fmt::Error)?;
         writeln!(writer, "{text}")
     }
+}
+
+/// The trace and span ids of span `id`, as hex, when it has a valid OTel context. Call it
+/// with the span's extensions released: it locks them again.
+pub(super) fn trace_ids(id: &tracing::span::Id) -> Option<(String, String)> {
+    let cx = tracing::dispatcher::get_default(|d| tracing_opentelemetry::get_otel_context(id, d))?;
+    let sc = cx.span().span_context().clone();
+    sc.is_valid()
+        .then(|| (sc.trace_id().to_string(), sc.span_id().to_string()))
 }
 
 #[derive(Default)]

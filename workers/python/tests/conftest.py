@@ -76,15 +76,7 @@ class Collector:
             stdout=self._out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         self.http_endpoint = f"http://127.0.0.1:{http}"
         for port in (http, grpc):
-            deadline = time.time() + 20
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                    break
-                except OSError:
-                    if time.time() > deadline:
-                        raise RuntimeError(f"the collector did not listen:\n{self.output()}")
-                    time.sleep(0.05)
+            wait_listening(port, 20, lambda: f"the collector did not listen:\n{self.output()}")
 
     def stop(self) -> None:
         self._proc.terminate()
@@ -152,6 +144,19 @@ def parse_spans(text: str) -> List[Span]:
             if m and spans:
                 setattr(spans[-1], fields[m.group(1)], m.group(2).strip())
     return spans
+
+
+def wait_listening(port: int, seconds: float, failure: Callable[[], str]) -> None:
+    """Waits until 127.0.0.1:port accepts a connection; raises with failure() after seconds."""
+    deadline = time.time() + seconds
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            if time.time() > deadline:
+                raise RuntimeError(failure())
+            time.sleep(0.05)
 
 
 def free_port() -> int:

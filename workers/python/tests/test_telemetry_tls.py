@@ -3,17 +3,15 @@ OpenSSL), trusting the CA given as ``telemetry={"certificate": ...}``."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
 import tasker_core
-from conftest import LINEAR, Collector, Square, free_port
+from conftest import LINEAR, Collector, Square, free_port, wait_listening
 
 SCRIPT = Path(__file__).resolve().parents[3] / "testkit" / "bin" / "tls-endpoint"
 
@@ -26,15 +24,7 @@ class TlsEndpoint:
         self._proc = subprocess.Popen([str(SCRIPT), "serve", self.dir, str(port), target_url.rsplit(":", 1)[1]],
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.url = f"https://localhost:{port}"
-        deadline = time.time() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if time.time() > deadline:
-                    raise RuntimeError("socat did not listen")
-                time.sleep(0.05)
+        wait_listening(port, 10, lambda: f"socat did not listen on {port}")
 
     @property
     def ca(self) -> str:

@@ -3,9 +3,25 @@
 require "socket"
 require "tempfile"
 
+# A helper process the tests spawned (its pid in +@pid+), stopped with TERM once.
+module Spawned
+  def stop
+    return unless @pid
+
+    Process.kill("TERM", @pid)
+    Process.wait(@pid)
+  rescue Errno::ESRCH, Errno::ECHILD
+    nil
+  ensure
+    @pid = nil
+  end
+end
+
 # A real OTLP collector (rotel, from PyPI) on free loopback ports, and a parser for the
 # spans it prints. The same approach as the Rust testkit: assert on what crossed the wire.
 class Collector
+  include Spawned
+
   Span = Struct.new(:trace_id, :parent_id, :span_id, :name, :attributes, :resource, :events, :links,
                     keyword_init: true) do
     def attr(key) = attributes[key]
@@ -28,17 +44,6 @@ class Collector
     wait_listening(grpc)
     # minitest runs the tests in an at_exit hook: stop only after they have run.
     defined?(Minitest) ? Minitest.after_run { stop } : at_exit { stop }
-  end
-
-  def stop
-    return unless @pid
-
-    Process.kill("TERM", @pid)
-    Process.wait(@pid)
-  rescue Errno::ESRCH, Errno::ECHILD
-    nil
-  ensure
-    @pid = nil
   end
 
   def output = File.read(@out.path).gsub(/\e\[[0-9;]*m/, "")

@@ -2,10 +2,13 @@
 
 require "socket"
 require "tmpdir"
+require_relative "collector"
 
 # A real TLS endpoint (socat, OpenSSL) in front of the collector, with a CA made for the
 # test: the same script the Rust and Python suites use, testkit/bin/tls-endpoint.
 class TlsEndpoint
+  include Spawned
+
   SCRIPT = File.expand_path("../../../../testkit/bin/tls-endpoint", __dir__)
 
   attr_reader :dir, :url
@@ -23,17 +26,6 @@ class TlsEndpoint
 
   def ca = File.join(@dir, "ca.pem")
   def other_ca = File.join(@dir, "other-ca.pem")
-
-  def stop
-    return unless @pid
-
-    Process.kill("TERM", @pid)
-    Process.wait(@pid)
-  rescue Errno::ESRCH, Errno::ECHILD
-    nil
-  ensure
-    @pid = nil
-  end
 
   private
 

@@ -163,6 +163,8 @@ fn json_lines_carry_span_fields_and_the_trace_id() {
 fn a_compact_step_line_carries_each_field_once_and_the_trace_ids() {
     let out = run_child("child_compact", &[]);
     let ids = line_with(&out, " ids ");
+    // An event naming its own trace_id keeps it, and no second one is added.
+    assert_eq!(ids.matches(" trace_id=").count(), 1, "{ids}");
     let trace_id = ids
         .split("trace_id=")
         .nth(1)

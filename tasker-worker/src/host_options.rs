@@ -146,7 +146,7 @@ mod tests {
         );
         assert_eq!(
             err(json!({"telemetry": {"protocol": "smoke"}})),
-            "invalid worker configuration: telemetry protocol \"smoke\" is not http/protobuf or grpc"
+            "invalid worker configuration: telemetry protocol \"smoke\" is not http/protobuf, http/json or grpc"
         );
         assert_eq!(
             err(json!([1])),

@@ -119,7 +119,9 @@ where
             }
         }
         // Extensions are released above: reading the OTel context locks them again.
-        if let Some((trace_id, span_id)) = innermost.and_then(|id| super::json::trace_ids(&id)) {
+        // An event that names its own trace (a completion carrying the host's ids) keeps it.
+        let ids = innermost.filter(|_| !seen.contains("trace_id"));
+        if let Some((trace_id, span_id)) = ids.and_then(|id| super::json::trace_ids(&id)) {
             write!(w, " trace_id={trace_id} span_id={span_id}")?;
         }
         writeln!(w)

@@ -37,7 +37,7 @@ def test_an_unknown_or_invalid_option_is_a_configuration_error() -> None:
     assert isinstance(info.value, ValueError)
     with pytest.raises(tasker_core.ConfigurationError) as info:
         tasker_core.bootstrap_worker(telemetry={"protocol": "smoke"})
-    assert str(info.value) == 'invalid worker configuration: telemetry protocol "smoke" is not http/protobuf or grpc'
+    assert str(info.value) == 'invalid worker configuration: telemetry protocol "smoke" is not http/protobuf, http/json or grpc'
 
 
 def test_a_second_bootstrap_with_other_options_raises_naming_each_difference() -> None:

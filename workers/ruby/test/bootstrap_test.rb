@@ -34,7 +34,7 @@ class BootstrapTest < Minitest::Test
     error = assert_raises(TaskerCore::ConfigurationError) do
       TaskerCore.bootstrap_worker(telemetry: { protocol: "smoke" })
     end
-    assert_equal 'invalid worker configuration: telemetry protocol "smoke" is not http/protobuf or grpc', error.message
+    assert_equal 'invalid worker configuration: telemetry protocol "smoke" is not http/protobuf, http/json or grpc', error.message
   end
 
   def test_a_second_bootstrap_with_other_options_raises_naming_each_difference

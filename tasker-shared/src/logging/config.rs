@@ -94,13 +94,6 @@ pub struct TlsFiles {
     pub client_key: Option<String>,
 }
 
-impl TlsFiles {
-    /// Whether any file is set: a private CA or a client certificate.
-    pub fn is_set(&self) -> bool {
-        self.certificate.is_some() || self.client_certificate.is_some() || self.client_key.is_some()
-    }
-}
-
 /// Console log layout (`LOG_FORMAT`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LogFormat {

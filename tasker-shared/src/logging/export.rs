@@ -1,5 +1,5 @@
-//! Native OTLP exporters (HTTP/protobuf, HTTP/JSON and gRPC; TLS for each). Not compiled for wasm32, whose workers
-//! hand spans to JavaScript instead.
+//! Native OTLP exporters (HTTP/protobuf, HTTP/JSON and gRPC; TLS for each). Not compiled
+//! for wasm32, whose workers hand spans to JavaScript instead.
 
 use std::collections::HashMap;
 use std::time::Duration;

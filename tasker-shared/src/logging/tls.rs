@@ -133,18 +133,14 @@ pub(super) fn describe_transport_error(
     while let Some(e) = next {
         if let Some(tls) = as_rustls(e) {
             return match tls {
-                rustls::Error::InvalidCertificate(why) => format!(
-                    "TLS handshake with {endpoint} failed: the collector's certificate was refused ({why:?}); is {CA_VAR} the CA that signed it?"
-                ),
+                rustls::Error::InvalidCertificate(why) => refused(endpoint, &format!("{why:?}")),
                 other => format!("TLS handshake with {endpoint} failed: {other}"),
             };
         }
         let text = e.to_string();
         // Some layers box the rustls error where no downcast reaches it; its text is stable.
         if let Some(why) = text.strip_prefix("invalid peer certificate: ") {
-            return format!(
-                "TLS handshake with {endpoint} failed: the collector's certificate was refused ({why}); is {CA_VAR} the CA that signed it?"
-            );
+            return refused(endpoint, why);
         }
         if chain.last() != Some(&text) {
             chain.push(text);
@@ -152,6 +148,12 @@ pub(super) fn describe_transport_error(
         next = e.source();
     }
     format!("cannot reach {endpoint}: {}", chain.join(": "))
+}
+
+fn refused(endpoint: &str, why: &str) -> String {
+    format!(
+        "TLS handshake with {endpoint} failed: the collector's certificate was refused ({why}); is {CA_VAR} the CA that signed it?"
+    )
 }
 
 /// An I/O error hides the rustls error inside it rather than as its source.

@@ -8,6 +8,7 @@
 //! * [`driver`]: the task driver every runtime shares (Tokio, the JS event loop).
 //! * [`host`]: what every host binding shares (error kinds, `error_type`s, input rules).
 //! * [`logging`]: two-phase telemetry (console at load, OTLP export after bootstrap).
+//! * [`otlp`]: OTLP trace requests (protobuf and JSON) written from the SDK's spans.
 //! * [`trace_context`]: W3C trace context and the ids that cross the FFI boundary.
 //! * [`types`]: the messages and events of one step's round trip.
 //! * [`workflow`]: the sans-IO task state machine.
@@ -18,6 +19,7 @@ pub mod errors;
 pub mod host;
 pub mod ids;
 pub mod logging;
+pub mod otlp;
 pub mod step_spans;
 pub mod time;
 pub mod trace_context;

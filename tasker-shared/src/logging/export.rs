@@ -2,6 +2,7 @@
 //! for wasm32, whose workers hand spans to JavaScript instead.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use opentelemetry::Context;
@@ -9,17 +10,74 @@ use opentelemetry_otlp::{WithExportConfig, WithHttpConfig, WithTonicConfig};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{
-    BatchConfigBuilder, BatchSpanProcessor, Span, SpanData, SpanProcessor,
+    BatchConfigBuilder, BatchSpanProcessor, OTEL_BSP_MAX_EXPORT_BATCH_SIZE,
+    OTEL_BSP_MAX_EXPORT_BATCH_SIZE_DEFAULT, OTEL_BSP_SCHEDULE_DELAY,
+    OTEL_BSP_SCHEDULE_DELAY_DEFAULT, Span, SpanData, SpanProcessor,
 };
 
+use super::batch::{EncodingProcessor, Format, Limits, Sink};
 use super::stats::{Backlog, ErrorDetail, Observed};
 use super::tls::Material;
 use super::transport::Transport;
 use super::{Compression, OtlpProtocol, TelemetryConfig, TelemetryError};
 
-/// The phase-2 span pipeline: an OTLP exporter behind the SDK's batch processor, which runs
-/// on its own thread and so needs no async runtime for HTTP.
-pub(super) fn batch_processor(
+/// The phase-2 span pipeline. OTLP/HTTP (protobuf or JSON) goes through our own
+/// [`EncodingProcessor`], which encodes each span where it ends; gRPC through
+/// opentelemetry-otlp's tonic exporter behind the SDK's batch processor (its own thread;
+/// tonic needs the bootstrap's runtime). Both keep the same queue bound and counts.
+pub(super) fn span_processor(
+    config: &TelemetryConfig,
+) -> Result<Arc<dyn SpanProcessor>, TelemetryError> {
+    let format = match config.protocol {
+        OtlpProtocol::HttpProtobuf => Format::Protobuf,
+        OtlpProtocol::HttpJson => Format::Json,
+        OtlpProtocol::Grpc => return Ok(Arc::new(grpc_processor(config)?)),
+    };
+    let endpoint = config.signal_endpoint("traces");
+    let fail = |reason: String| TelemetryError::Exporter {
+        protocol: config.protocol.as_str(),
+        endpoint: endpoint.clone(),
+        reason,
+    };
+    let tls = Material::read(&config.tls).map_err(&fail)?;
+    let sink = Sink {
+        transport: Transport::new(
+            &endpoint,
+            &tls,
+            config.export_timeout,
+            ErrorDetail::default(),
+        )
+        .map_err(&fail)?,
+        headers: config.headers.clone(),
+        gzip: config.compression == Compression::Gzip,
+    };
+    let mut processor =
+        EncodingProcessor::start(format, batch_limits(config), sink).map_err(&fail)?;
+    processor.set_resource(&super::resource(config));
+    Ok(Arc::new(processor))
+}
+
+/// `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` and `OTEL_BSP_SCHEDULE_DELAY`, as the SDK reads them,
+/// with the queue bound from the configuration.
+fn batch_limits(config: &TelemetryConfig) -> Limits {
+    let var = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+    };
+    let batch = var(OTEL_BSP_MAX_EXPORT_BATCH_SIZE)
+        .filter(|n| *n > 0)
+        .map_or(OTEL_BSP_MAX_EXPORT_BATCH_SIZE_DEFAULT, |n| n as usize);
+    Limits {
+        queue: config.export_queue_size,
+        batch: batch.min(config.export_queue_size),
+        delay: var(OTEL_BSP_SCHEDULE_DELAY)
+            .map_or(OTEL_BSP_SCHEDULE_DELAY_DEFAULT, Duration::from_millis),
+    }
+}
+
+/// gRPC: the SDK's batch processor, which runs on its own thread.
+fn grpc_processor(
     config: &TelemetryConfig,
 ) -> Result<Admitted<BatchSpanProcessor>, TelemetryError> {
     let backlog = Backlog::default();

@@ -15,6 +15,8 @@
 //! [`shutdown_telemetry`] empties the slots again after a bounded flush; console logging goes
 //! on, and a later phase 2 (a new worker, a forked child) can attach a fresh pipeline.
 
+#[cfg(not(target_arch = "wasm32"))]
+mod batch;
 mod compact;
 mod config;
 mod env;
@@ -178,8 +180,8 @@ pub fn init_with_config(config: TelemetryConfig) -> Result<(), TelemetryError> {
                 return Ok(());
             }
         }
-        let processor = export::batch_processor(&config)?;
-        attach(t, Arc::new(processor), config)
+        let processor = export::span_processor(&config)?;
+        attach(t, processor, config)
     }
     #[cfg(target_arch = "wasm32")]
     {

@@ -115,6 +115,35 @@ pub(super) fn unreported_losses() -> Result<(), String> {
     }
 }
 
+/// A span the export queue had no room for.
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) fn count_dropped() {
+    DROPPED.fetch_add(1, Ordering::Relaxed);
+}
+
+/// `n` more spans admitted to an export queue, or (negative) `n` whose export finished.
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) fn count_waiting(n: u64, admitted: bool) {
+    if admitted {
+        WAITING.fetch_add(n, Ordering::Relaxed);
+    } else {
+        WAITING.fetch_sub(n, Ordering::Relaxed);
+    }
+}
+
+/// The outcome of exporting `n` spans.
+pub(crate) fn count_export(n: u64, outcome: Result<(), String>) {
+    match outcome {
+        Ok(()) => {
+            EXPORTED.fetch_add(n, Ordering::Relaxed);
+        }
+        Err(reason) => {
+            FAILED.fetch_add(n, Ordering::Relaxed);
+            *LAST_ERROR.lock().unwrap_or_else(PoisonError::into_inner) = Some(reason);
+        }
+    }
+}
+
 /// Spans queued in one pipeline whose export has not finished.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Backlog(Arc<AtomicU64>);
@@ -201,19 +230,13 @@ impl<E: SpanExporter> SpanExporter for Observed<E> {
         if let Some(backlog) = &self.backlog {
             backlog.release(n);
         }
-        match &result {
-            Ok(()) => {
-                EXPORTED.fetch_add(n, Ordering::Relaxed);
-            }
-            Err(e) => {
-                FAILED.fetch_add(n, Ordering::Relaxed);
-                let reason = match &self.detail {
-                    Some(detail) => detail.reason(e),
-                    None => super::late_bound::describe(e),
-                };
-                *LAST_ERROR.lock().unwrap_or_else(PoisonError::into_inner) = Some(reason);
-            }
-        }
+        count_export(
+            n,
+            result.as_ref().map(|_| ()).map_err(|e| match &self.detail {
+                Some(detail) => detail.reason(e),
+                None => super::late_bound::describe(e),
+            }),
+        );
         result
     }
 

@@ -53,6 +53,60 @@ impl Transport {
     }
 }
 
+impl Transport {
+    /// POSTs one encoded request from a plain thread (the export thread): `Err` says why
+    /// the collector did not take it, naming the endpoint.
+    pub(super) fn post(
+        &self,
+        body: Vec<u8>,
+        content_type: &str,
+        gzip: bool,
+        headers: &[(String, String)],
+    ) -> Result<(), String> {
+        let body = if gzip { gzipped(&body)? } else { body };
+        let mut request = self
+            .client
+            .post(&self.endpoint)
+            .header(http::header::CONTENT_TYPE, content_type);
+        if gzip {
+            request = request.header(http::header::CONTENT_ENCODING, "gzip");
+        }
+        for (name, value) in headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        let response = request
+            .body(body)
+            .send()
+            .map_err(|e| describe_transport_error(&self.endpoint, &e))?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let text = response.text().unwrap_or_default();
+        let text: String = text.trim().chars().take(200).collect();
+        Err(if text.is_empty() {
+            format!("the collector at {} answered HTTP {status}", self.endpoint)
+        } else {
+            format!(
+                "the collector at {} answered HTTP {status}: {text}",
+                self.endpoint
+            )
+        })
+    }
+}
+
+fn gzipped(body: &[u8]) -> Result<Vec<u8>, String> {
+    use std::io::Write as _;
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(body.len() / 4),
+        flate2::Compression::fast(),
+    );
+    encoder
+        .write_all(body)
+        .and_then(|()| encoder.finish())
+        .map_err(|e| format!("gzip compression failed: {e}"))
+}
+
 #[async_trait::async_trait]
 impl HttpClient for Transport {
     async fn send_bytes(&self, request: Request<Bytes>) -> Result<Response<Bytes>, HttpError> {

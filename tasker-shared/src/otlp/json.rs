@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use opentelemetry::trace::{SpanId, Status};
-use opentelemetry::{Array, KeyValue, Value};
+use opentelemetry::{Array, InstrumentationScope, KeyValue, Value};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SpanData;
 
@@ -13,7 +13,35 @@ use super::traces::{distinct_scopes, flags, kind, unix_nanos};
 
 /// Encodes `spans` under `resource` as one OTLP/JSON `ExportTraceServiceRequest`.
 pub fn encode_json(resource: &Resource, spans: &[SpanData]) -> String {
-    let mut o = String::with_capacity(256 + spans.len() * 700);
+    let scopes: Vec<(&InstrumentationScope, String)> = distinct_scopes(spans)
+        .into_iter()
+        .map(|scope| {
+            let mut body = String::with_capacity(spans.len() * 700);
+            for span in spans.iter().filter(|s| &s.instrumentation_scope == scope) {
+                encode_span_json(span, &mut body);
+            }
+            (scope, body)
+        })
+        .collect();
+    let framed: Vec<(&InstrumentationScope, &str)> =
+        scopes.iter().map(|(s, b)| (*s, b.as_str())).collect();
+    frame_json(resource, &framed)
+}
+
+/// Appends one span object to `out`, after a comma when `out` already holds one, so that
+/// spans encoded as they end are later framed whole by [`frame_json`].
+pub fn encode_span_json(span: &SpanData, out: &mut String) {
+    if !out.is_empty() {
+        out.push(',');
+    }
+    span_object(out, span);
+}
+
+/// The request around span objects already written by [`encode_span_json`], one run of
+/// them per instrumentation scope.
+pub fn frame_json(resource: &Resource, scopes: &[(&InstrumentationScope, &str)]) -> String {
+    let body: usize = scopes.iter().map(|(_, s)| s.len() + 128).sum();
+    let mut o = String::with_capacity(256 + body);
     o.push_str(r#"{"resourceSpans":[{"resource":{"attributes":["#);
     for (i, (key, value)) in resource.iter().enumerate() {
         if i > 0 {
@@ -27,7 +55,7 @@ pub fn encode_json(resource: &Resource, spans: &[SpanData]) -> String {
         string(&mut o, url);
     }
     o.push_str(r#","scopeSpans":["#);
-    for (i, scope) in distinct_scopes(spans).into_iter().enumerate() {
+    for (i, (scope, spans)) in scopes.iter().enumerate() {
         if i > 0 {
             o.push(',');
         }
@@ -48,14 +76,7 @@ pub fn encode_json(resource: &Resource, spans: &[SpanData]) -> String {
             string(&mut o, url);
         }
         o.push_str(r#","spans":["#);
-        let mut first = true;
-        for span in spans.iter().filter(|s| &s.instrumentation_scope == scope) {
-            if !first {
-                o.push(',');
-            }
-            first = false;
-            span_object(&mut o, span);
-        }
+        o.push_str(spans);
         o.push_str("]}");
     }
     o.push_str("]}]}");

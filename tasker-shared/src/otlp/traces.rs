@@ -22,6 +22,40 @@ pub(crate) const IS_REMOTE: u32 = 0x200;
 /// Encodes `spans` under `resource` as one protobuf `ExportTraceServiceRequest`, into `buf`
 /// (cleared first; pass the previous batch's buffer to reuse its allocation).
 pub fn encode_protobuf(resource: &Resource, spans: &[SpanData], buf: Vec<u8>) -> Vec<u8> {
+    let scopes: Vec<(&InstrumentationScope, Vec<u8>)> = distinct_scopes(spans)
+        .into_iter()
+        .map(|scope| {
+            let mut body = Vec::new();
+            for span in spans.iter().filter(|s| &s.instrumentation_scope == scope) {
+                encode_span_protobuf(span, &mut body);
+            }
+            (scope, body)
+        })
+        .collect();
+    let framed: Vec<(&InstrumentationScope, &[u8])> =
+        scopes.iter().map(|(s, b)| (*s, b.as_slice())).collect();
+    frame_protobuf(resource, &framed, buf)
+}
+
+/// Appends one span to `out` as an element of `ScopeSpans.spans` (its tag and length
+/// included), so that spans encoded one at a time, as they end, are later framed whole by
+/// [`frame_protobuf`].
+pub fn encode_span_protobuf(span: &SpanData, out: &mut Vec<u8>) {
+    let mut w = Writer {
+        buf: std::mem::take(out),
+    };
+    // ScopeSpans.spans = 2
+    w.message(2, |w| span_message(w, span));
+    *out = w.buf;
+}
+
+/// The request around spans already encoded by [`encode_span_protobuf`], one run of them
+/// per instrumentation scope, into `buf` (cleared first).
+pub fn frame_protobuf(
+    resource: &Resource,
+    scopes: &[(&InstrumentationScope, &[u8])],
+    buf: Vec<u8>,
+) -> Vec<u8> {
     let mut w = Writer::with_buffer(buf);
     // ExportTraceServiceRequest.resource_spans = 1
     w.message(1, |w| {
@@ -31,13 +65,11 @@ pub fn encode_protobuf(resource: &Resource, spans: &[SpanData], buf: Vec<u8>) ->
                 w.message(1, |w| key_value(w, key.as_str(), value));
             }
         });
-        for scope in distinct_scopes(spans) {
+        for (scope, spans) in scopes {
             // ResourceSpans.scope_spans = 2
             w.message(2, |w| {
                 w.message(1, |w| instrumentation_scope(w, scope));
-                for span in spans.iter().filter(|s| &s.instrumentation_scope == scope) {
-                    w.message(2, |w| span_message(w, span));
-                }
+                w.buf.extend_from_slice(spans);
                 if let Some(url) = scope.schema_url() {
                     w.bytes(3, url.as_bytes());
                 }

@@ -7,8 +7,9 @@ use tasker_shared::logging::{self, TelemetryConfig, TelemetryError};
 
 #[test]
 fn spans_beyond_the_export_queue_are_dropped_counted_and_reported_at_shutdown() {
-    // The first batch (8 spans, the queue's size) goes to the export thread, whose send hangs
-    // until its timeout; 8 more fill the queue behind it, and the rest are dropped.
+    // The first two batches (8 spans each, the queue's size) go to the two export threads,
+    // whose sends hang until their timeout; 8 more fill the queue behind them, and the rest
+    // are dropped.
     let silent = tasker_testkit::silent_collector();
     logging::init_console_only();
     let mut config = TelemetryConfig::default()
@@ -18,18 +19,20 @@ fn spans_beyond_the_export_queue_are_dropped_counted_and_reported_at_shutdown() 
     config.export_queue_size = 8;
     logging::init_with_config(config).expect("phase 2");
 
-    for i in 0..8 {
-        let _ = tracing::info_span!("overflow", i).entered();
+    for batch in 0..2 {
+        for i in 0..8 {
+            let _ = tracing::info_span!("overflow", batch, i).entered();
+        }
+        // An export thread, woken by the full batch, takes it out of the queue.
+        std::thread::sleep(Duration::from_millis(300));
     }
-    // The export thread, woken by the full batch, takes it out of the queue.
-    std::thread::sleep(Duration::from_millis(300));
-    for i in 8..100 {
+    for i in 16..100 {
         let _ = tracing::info_span!("overflow", i).entered();
     }
     let stats = logging::telemetry_stats();
     assert_eq!(
         (stats.spans_exported, stats.spans_dropped),
-        (0, 84),
+        (0, 76),
         "{stats:?}"
     );
 
@@ -38,12 +41,12 @@ fn spans_beyond_the_export_queue_are_dropped_counted_and_reported_at_shutdown() 
         panic!("expected a shutdown error, got {err:?}");
     };
     assert!(
-        message.starts_with("16 span(s) could not be exported: "),
+        message.starts_with("24 span(s) could not be exported: "),
         "{message}"
     );
     assert!(
         message.ends_with(
-            "; 84 span(s) were dropped because the export queue was full \
+            "; 76 span(s) were dropped because the export queue was full \
              (the collector did not keep up; see OTEL_BSP_MAX_QUEUE_SIZE)"
         ),
         "{message}"
@@ -55,7 +58,7 @@ fn spans_beyond_the_export_queue_are_dropped_counted_and_reported_at_shutdown() 
             stats.spans_failed,
             stats.spans_dropped
         ),
-        (0, 16, 84),
+        (0, 24, 76),
         "{stats:?}"
     );
     drop(silent);

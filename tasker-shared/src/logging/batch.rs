@@ -13,7 +13,9 @@
 //! wait, beyond it a span is dropped and counted; a batch leaves at
 //! `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` spans or `OTEL_BSP_SCHEDULE_DELAY` after its first one;
 //! a batch being sent no longer waits in the queue (as in the SDK), and is counted as
-//! waiting for the collector until its export ends.
+//! waiting for the collector until its export ends. Up to `OTEL_BSP_MAX_CONCURRENT_EXPORTS`
+//! batches (2 by default) are sent at once, each by its own thread, so that one slow answer
+//! from the collector does not leave the queue to fill behind it.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -42,6 +44,7 @@ pub(super) struct Limits {
     pub(super) queue: usize,
     pub(super) batch: usize,
     pub(super) delay: Duration,
+    pub(super) exports: usize,
 }
 
 /// Where batches go.
@@ -55,7 +58,7 @@ pub(super) struct Sink {
 #[derive(Debug)]
 pub(super) struct EncodingProcessor {
     shared: Arc<Shared>,
-    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
 }
 
 #[derive(Debug)]
@@ -84,6 +87,8 @@ struct State {
     /// Spans in `open` and `full`: what the queue bound counts.
     queued: usize,
     resource: Resource,
+    /// Batches being sent.
+    in_flight: usize,
     flush_asked: u64,
     flush_done: u64,
     shut_down: bool,
@@ -104,6 +109,7 @@ impl EncodingProcessor {
                 full: VecDeque::new(),
                 queued: 0,
                 resource: Resource::builder_empty().build(),
+                in_flight: 0,
                 flush_asked: 0,
                 flush_done: 0,
                 shut_down: false,
@@ -114,14 +120,19 @@ impl EncodingProcessor {
             format,
             limits,
         });
-        let worker = shared.clone();
-        let thread = std::thread::Builder::new()
-            .name("tasker-otlp-export".into())
-            .spawn(move || worker.run(&sink))
-            .map_err(|e| format!("cannot start the export thread: {e}"))?;
+        let sink = Arc::new(sink);
+        let threads = (0..shared.limits.exports.max(1))
+            .map(|_| {
+                let (worker, sink) = (shared.clone(), sink.clone());
+                std::thread::Builder::new()
+                    .name("tasker-otlp-export".into())
+                    .spawn(move || worker.run(&sink))
+                    .map_err(|e| format!("cannot start an export thread: {e}"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
             shared,
-            thread: Mutex::new(Some(thread)),
+            threads: Mutex::new(threads),
         })
     }
 
@@ -134,7 +145,7 @@ impl EncodingProcessor {
         }
         s.flush_asked += 1;
         let target = s.flush_asked;
-        self.shared.work.notify_one();
+        self.shared.work.notify_all();
         while s.flush_done < target {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -156,7 +167,7 @@ impl Shared {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The export thread: takes a batch when one is full, due, or asked for, and sends it.
+    /// An export thread: takes a batch when one is full, due, or asked for, and sends it.
     fn run(&self, sink: &Sink) {
         let mut s = self.lock();
         loop {
@@ -171,7 +182,8 @@ impl Shared {
                 None => None,
             };
             let Some(batch) = batch else {
-                if flushing {
+                // Done only when no other thread is still sending.
+                if flushing && s.in_flight == 0 {
                     s.flush_done = s.flush_asked;
                     self.idle.notify_all();
                 }
@@ -189,11 +201,13 @@ impl Shared {
                 continue;
             };
             s.queued -= batch.spans;
+            s.in_flight += 1;
             let resource = s.resource.clone();
             drop(s);
             self.send(sink, &resource, &batch);
             stats::count_waiting(batch.spans as u64, false);
             s = self.lock();
+            s.in_flight -= 1;
             for (_, mut buf) in batch.scopes {
                 buf.clear();
                 if s.spare.len() < 8 {
@@ -299,12 +313,9 @@ impl SpanProcessor for EncodingProcessor {
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
         self.flush_within(timeout, true)?;
-        if let Some(thread) = self
-            .thread
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take()
-        {
+        let threads =
+            std::mem::take(&mut *self.threads.lock().unwrap_or_else(PoisonError::into_inner));
+        for thread in threads {
             let _ = thread.join();
         }
         Ok(())
@@ -317,9 +328,9 @@ impl SpanProcessor for EncodingProcessor {
 
 impl Drop for EncodingProcessor {
     fn drop(&mut self) {
-        // A pipeline replaced without a shutdown: its thread sends what is queued, then ends.
+        // A pipeline replaced without a shutdown: its threads send what is queued, then end.
         let mut s = self.shared.lock();
         s.shut_down = true;
-        self.shared.work.notify_one();
+        self.shared.work.notify_all();
     }
 }

@@ -57,8 +57,9 @@ pub(super) fn span_processor(
     Ok(Arc::new(processor))
 }
 
-/// `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` and `OTEL_BSP_SCHEDULE_DELAY`, as the SDK reads them,
-/// with the queue bound from the configuration.
+/// `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, `OTEL_BSP_SCHEDULE_DELAY` and
+/// `OTEL_BSP_MAX_CONCURRENT_EXPORTS`, as the SDK reads them (but 2 concurrent exports by
+/// default, not 1), with the queue bound from the configuration.
 fn batch_limits(config: &TelemetryConfig) -> Limits {
     let var = |name: &str| {
         std::env::var(name)
@@ -73,6 +74,9 @@ fn batch_limits(config: &TelemetryConfig) -> Limits {
         batch: batch.min(config.export_queue_size),
         delay: var(OTEL_BSP_SCHEDULE_DELAY)
             .map_or(OTEL_BSP_SCHEDULE_DELAY_DEFAULT, Duration::from_millis),
+        exports: var("OTEL_BSP_MAX_CONCURRENT_EXPORTS")
+            .filter(|n| *n > 0)
+            .map_or(2, |n| n.min(16) as usize),
     }
 }
 

@@ -358,6 +358,18 @@ def against_baseline(r: Dict[str, Any]) -> List[str]:
 
 
 FINDINGS = [
+    "- **Fixed: spans lost under load (issue #15).** The 100k-step Rust run at concurrency 4 dropped "
+    "27-37k of its 202k spans (`bench leak --endpoint <rotel> --concurrency 4 --steps 100000`, "
+    "three runs before the change). `perf record -g` of that run: the SDK batch processor's export "
+    "thread was 32% of all samples, and two thirds of it was freeing spans the worker threads had "
+    "allocated (`_int_free`, and glibc's arena lock waking its waiters), most of the rest converting "
+    "them into opentelemetry-proto structs; the encoding itself was a few percent. OTLP/HTTP spans "
+    "are now encoded (our own protobuf/JSON writer, checked field for field against "
+    "opentelemetry-proto's conversion) on the thread that ends them and dropped there, the queue "
+    "holds bytes, and two export threads only frame and POST. Same command after: 0 of 202,101 lost "
+    "in every run, the run 2.6-2.7 s → 1.55-1.63 s wall and ~3.9 → ~2.05 s CPU, ~0.4 µs of export "
+    "CPU per span against ~4.9 µs for the SDK pipeline (the table above measures both in one run). "
+    "gRPC still goes through the SDK's batch processor.",
     "- **The host protocol (#14) held every figure.** One slice loop for every blocking wait, one "
     "task driver for Tokio and the JS event loop, the step's timeout computed once in the core, "
     "one error table: against the run before it (the table above), no round trip, throughput or "

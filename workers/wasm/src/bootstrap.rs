@@ -6,7 +6,7 @@ use std::rc::Rc;
 use js_sys::{Function, Reflect};
 use tasker_shared::host::TemplateInput;
 use tasker_shared::host::options::{self, Naming};
-use tasker_shared::logging::{self, TelemetryConfig};
+use tasker_shared::logging::{self, OtlpProtocol, TelemetryConfig};
 use tasker_shared::workflow::TaskTemplate;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
@@ -73,6 +73,7 @@ const WORKER_KEYS: &[&str] = &["concurrency", "handlerTimeoutMs", "telemetry"];
 const TELEMETRY_KEYS: &[&str] = &[
     "enabled",
     "endpoint",
+    "protocol",
     "serviceName",
     "sampleRatio",
     "exporter",
@@ -119,6 +120,16 @@ fn telemetry(options: &JsValue) -> Result<(TelemetryConfig, Option<Target>), Was
         )?)),
         None if config.enabled => Some(Target::Fetch {
             url: config.signal_endpoint("traces"),
+            json: match config.protocol {
+                OtlpProtocol::HttpProtobuf => false,
+                OtlpProtocol::HttpJson => true,
+                OtlpProtocol::Grpc => {
+                    return Err(WasmError::new(
+                        "CONFIGURATION",
+                        "telemetry protocol \"grpc\" is not available in the wasm worker (fetch speaks HTTP): use http/protobuf or http/json",
+                    ));
+                }
+            },
         }),
         None => None,
     };

@@ -1,4 +1,6 @@
-//! Spans out of wasm: OTLP/JSON, POSTed with `fetch` or handed to a JS callback.
+//! Spans out of wasm: OTLP over HTTP, POSTed with `fetch` in protobuf (`http/protobuf`, the
+//! default) or JSON (`http/json`), or handed to a JS callback as an OTLP/JSON object. Both
+//! encodings are the core's (`tasker_shared::otlp`), written in one pass from the spans.
 //!
 //! The SDK's simple processor blocks on each export, and nothing may block a JS event loop,
 //! so `export` only appends to a buffer. Batches leave asynchronously, like a batch
@@ -18,33 +20,40 @@
 //! are counted on stderr instead.
 
 use std::cell::RefCell;
-use std::time::{Duration, UNIX_EPOCH};
 
 use js_sys::{Function, Object, Promise, Reflect};
-use opentelemetry::{KeyValue, Value as OtelValue};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
-use serde_json::{Value, json};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
+
+use tasker_shared::otlp;
 
 use crate::conversions;
 
 /// Where batches go.
 pub(crate) enum Target {
-    Fetch { url: String },
+    Fetch { url: String, json: bool },
     Callback(Function),
 }
+
+/// One encoded request: protobuf bytes, or OTLP/JSON text.
+#[derive(Clone)]
+pub(crate) enum Body {
+    Protobuf(Vec<u8>),
+    Json(String),
+}
+
 
 #[derive(Default)]
 struct State {
     target: Option<Target>,
-    resource: Vec<KeyValue>,
+    resource: Option<Resource>,
     buffer: Vec<SpanData>,
     in_flight: usize,
     /// Bodies of the sends in flight, by send number: what an `exit` must still deliver.
-    sending: std::collections::BTreeMap<u64, (String, usize)>,
+    sending: std::collections::BTreeMap<u64, (Body, usize)>,
     next_send: u64,
     /// Reasons of failed sends, each with its span count.
     failures: Vec<(String, usize)>,
@@ -121,11 +130,7 @@ impl SpanExporter for JsExporter {
     }
 
     fn set_resource(&mut self, resource: &Resource) {
-        let attrs = resource
-            .iter()
-            .map(|(k, v)| KeyValue::new(k.clone(), v.clone()))
-            .collect();
-        STATE.with(|s| s.borrow_mut().resource = attrs);
+        STATE.with(|s| s.borrow_mut().resource = Some(resource.clone()));
     }
 }
 
@@ -185,20 +190,20 @@ pub(crate) fn send_buffered() {
         }
         let take = s.buffer.len().min(BATCH * 4);
         let spans: Vec<SpanData> = s.buffer.drain(..take).collect();
-        let body = encode(&s.resource, &spans);
+        let body = encode(&s, &spans);
+        drop(spans);
         let timeout_ms = s.timeout_ms;
-        let promise = match s.target.as_ref() {
-            Some(Target::Fetch { url }) => post(url, &body.to_string(), timeout_ms),
-            Some(Target::Callback(f)) => conversions::to_js(&body)
-                .map_err(JsValue::from)
+        let promise = match (s.target.as_ref(), &body) {
+            (Some(Target::Fetch { url, .. }), body) => post(url, body, timeout_ms),
+            (Some(Target::Callback(f)), Body::Json(text)) => js_sys::JSON::parse(text)
                 .and_then(|batch| f.call1(&JsValue::NULL, &batch))
                 .map(|r| Promise::resolve(&r)),
-            None => return None,
+            _ => return None,
         };
         s.in_flight += 1;
         let id = s.next_send;
         s.next_send += 1;
-        s.sending.insert(id, (body.to_string(), take));
+        s.sending.insert(id, (body, take));
         let send = Sending {
             id,
             generation: s.generation,
@@ -372,16 +377,16 @@ pub(crate) fn flush_at_exit() {
     at_exit.forget();
 }
 
-/// At `exit`: everything not yet confirmed by the collector, as OTLP/JSON bodies.
-fn unsent_bodies() -> (Vec<String>, usize) {
+/// At `exit`: everything not yet confirmed by the collector, as request bodies.
+fn unsent_bodies() -> (Vec<Body>, usize) {
     STATE.with(|s| {
         let mut s = s.borrow_mut();
-        let mut bodies: Vec<String> = s.sending.values().map(|(b, _)| b.clone()).collect();
+        let mut bodies: Vec<Body> = s.sending.values().map(|(b, _)| b.clone()).collect();
         let mut count: usize = s.sending.values().map(|(_, n)| n).sum();
         if !s.buffer.is_empty() {
             let spans: Vec<SpanData> = std::mem::take(&mut s.buffer);
             count += spans.len();
-            bodies.push(encode(&s.resource, &spans).to_string());
+            bodies.push(encode(&s, &spans));
         }
         s.sending.clear();
         (bodies, count)
@@ -390,7 +395,7 @@ fn unsent_bodies() -> (Vec<String>, usize) {
 
 fn flush_synchronously() {
     let url = STATE.with(|s| match s.borrow().target.as_ref() {
-        Some(Target::Fetch { url }) => Some(url.clone()),
+        Some(Target::Fetch { url, .. }) => Some(url.clone()),
         _ => None,
     });
     let (bodies, count) = unsent_bodies();
@@ -408,7 +413,7 @@ fn flush_synchronously() {
     }
 }
 
-fn post(url: &str, body: &str, timeout_ms: f64) -> Result<Promise, JsValue> {
+fn post(url: &str, body: &Body, timeout_ms: f64) -> Result<Promise, JsValue> {
     let global = js_sys::global();
     let fetch: Function = Reflect::get(&global, &"fetch".into())?
         .dyn_into()
@@ -418,9 +423,16 @@ fn post(url: &str, body: &str, timeout_ms: f64) -> Result<Promise, JsValue> {
     let init = Object::new();
     Reflect::set(&init, &"method".into(), &"POST".into())?;
     let headers = Object::new();
-    Reflect::set(&headers, &"content-type".into(), &"application/json".into())?;
+    let (content_type, payload) = match body {
+        Body::Protobuf(bytes) => (
+            otlp::PROTOBUF_CONTENT_TYPE,
+            JsValue::from(js_sys::Uint8Array::from(bytes.as_slice())),
+        ),
+        Body::Json(text) => (otlp::JSON_CONTENT_TYPE, JsValue::from_str(text)),
+    };
+    Reflect::set(&headers, &"content-type".into(), &content_type.into())?;
     Reflect::set(&init, &"headers".into(), &headers)?;
-    Reflect::set(&init, &"body".into(), &body.into())?;
+    Reflect::set(&init, &"body".into(), &payload)?;
     // AbortSignal.timeout ends a request the collector never answers (Node 18+, browsers).
     if let Some(signal) = Reflect::get(&global, &"AbortSignal".into())
         .ok()
@@ -439,66 +451,21 @@ fn post(url: &str, body: &str, timeout_ms: f64) -> Result<Promise, JsValue> {
         .dyn_into::<Promise>()
 }
 
-fn nanos(t: std::time::SystemTime) -> String {
-    t.duration_since(UNIX_EPOCH)
-        .unwrap_or(Duration::ZERO)
-        .as_nanos()
-        .to_string()
-}
-
-fn any_value(v: &OtelValue) -> Value {
-    match v {
-        OtelValue::Bool(b) => json!({"boolValue": b}),
-        OtelValue::I64(i) => json!({"intValue": i.to_string()}),
-        OtelValue::F64(f) => json!({"doubleValue": f}),
-        OtelValue::String(s) => json!({"stringValue": s.as_str()}),
-        other => json!({"stringValue": other.to_string()}),
+/// The request for `spans`: protobuf for a `fetch` target unless `http/json` was asked
+/// for; OTLP/JSON for a callback, which receives it as an object.
+fn encode(s: &State, spans: &[SpanData]) -> Body {
+    let empty;
+    let resource = match &s.resource {
+        Some(r) => r,
+        None => {
+            empty = Resource::builder_empty().build();
+            &empty
+        }
+    };
+    match s.target {
+        Some(Target::Fetch { json: false, .. }) => {
+            Body::Protobuf(otlp::encode_protobuf(resource, spans, Vec::new()))
+        }
+        _ => Body::Json(otlp::encode_json(resource, spans)),
     }
-}
-
-fn attributes<'a>(kvs: impl IntoIterator<Item = &'a KeyValue>) -> Value {
-    Value::Array(
-        kvs.into_iter()
-            .map(|kv| json!({"key": kv.key.as_str(), "value": any_value(&kv.value)}))
-            .collect(),
-    )
-}
-
-/// An OTLP/JSON `ExportTraceServiceRequest` (ids as hex, as the JSON mapping requires).
-pub(crate) fn encode(resource: &[KeyValue], spans: &[SpanData]) -> Value {
-    let encoded: Vec<Value> = spans
-        .iter()
-        .map(|s| {
-            let parent = if s.parent_span_id == opentelemetry::trace::SpanId::INVALID {
-                String::new()
-            } else {
-                s.parent_span_id.to_string()
-            };
-            json!({
-                "traceId": s.span_context.trace_id().to_string(),
-                "spanId": s.span_context.span_id().to_string(),
-                "parentSpanId": parent,
-                "name": s.name.as_ref(),
-                "kind": 1,
-                "startTimeUnixNano": nanos(s.start_time),
-                "endTimeUnixNano": nanos(s.end_time),
-                "attributes": attributes(&s.attributes),
-                "events": s.events.iter().map(|e| json!({
-                    "timeUnixNano": nanos(e.timestamp),
-                    "name": e.name.as_ref(),
-                    "attributes": attributes(&e.attributes),
-                })).collect::<Vec<_>>(),
-                "links": s.links.iter().map(|l| json!({
-                    "traceId": l.span_context.trace_id().to_string(),
-                    "spanId": l.span_context.span_id().to_string(),
-                    "attributes": attributes(&l.attributes),
-                })).collect::<Vec<_>>(),
-                "status": {},
-            })
-        })
-        .collect();
-    json!({"resourceSpans": [{
-        "resource": {"attributes": attributes(resource)},
-        "scopeSpans": [{"scope": {"name": "tasker-core"}, "spans": encoded}],
-    }]})
 }

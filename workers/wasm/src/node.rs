@@ -15,8 +15,8 @@ extern "C" {
     ) -> Result<wasm_bindgen::JsValue, wasm_bindgen::JsValue>;
 }
 
-/// Reads a JSON array of OTLP/JSON bodies on stdin and POSTs each to argv[1], each bounded by
-/// argv[2] ms; exits 1 if any failed.
+/// Reads a JSON array of bodies on stdin (a string is OTLP/JSON, an array of numbers is
+/// protobuf) and POSTs each to argv[1], each bounded by argv[2] ms; exits 1 if any failed.
 #[cfg(feature = "node")]
 const POST_ALL: &str = r#"
 const [url, ms] = process.argv.slice(1);
@@ -25,9 +25,12 @@ process.stdin.setEncoding("utf8");
 process.stdin.on("data", (c) => { data += c; });
 process.stdin.on("end", async () => {
   let failed = 0;
-  for (const body of JSON.parse(data)) {
+  for (const b of JSON.parse(data)) {
+    const json = typeof b === "string";
+    const body = json ? b : Uint8Array.from(b);
+    const type = json ? "application/json" : "application/x-protobuf";
     try {
-      const r = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body,
+      const r = await fetch(url, { method: "POST", headers: { "content-type": type }, body,
                                    signal: AbortSignal.timeout(Number(ms)) });
       if (!r.ok) failed++;
     } catch { failed++; }
@@ -41,9 +44,10 @@ process.stdin.on("end", async () => {
 #[cfg(feature = "node")]
 pub(crate) fn post_synchronously(
     url: &str,
-    bodies: &[String],
+    bodies: &[crate::exporter::Body],
     bound_ms: f64,
 ) -> Result<(), String> {
+    use crate::exporter::Body;
     use js_sys::{Array, Object, Reflect};
     use wasm_bindgen::JsValue;
 
@@ -59,7 +63,14 @@ pub(crate) fn post_synchronously(
     );
     args.push(&JsValue::from_str(&bound_ms.to_string()));
     let options = Object::new();
-    let input = serde_json::to_string(bodies).map_err(|e| e.to_string())?;
+    let bodies: Vec<serde_json::Value> = bodies
+        .iter()
+        .map(|b| match b {
+            Body::Json(text) => serde_json::Value::from(text.as_str()),
+            Body::Protobuf(bytes) => serde_json::Value::from(bytes.as_slice()),
+        })
+        .collect();
+    let input = serde_json::to_string(&bodies).map_err(|e| e.to_string())?;
     let _ = Reflect::set(&options, &"input".into(), &input.into());
     let _ = Reflect::set(&options, &"timeout".into(), &JsValue::from_f64(bound_ms));
     let stdio = Array::of3(&"pipe".into(), &"ignore".into(), &"inherit".into());
@@ -77,7 +88,7 @@ pub(crate) fn post_synchronously(
 #[cfg(not(feature = "node"))]
 pub(crate) fn post_synchronously(
     _url: &str,
-    _bodies: &[String],
+    _bodies: &[crate::exporter::Body],
     _bound_ms: f64,
 ) -> Result<(), String> {
     Err("this build (the web bundle) has no synchronous exit flush".to_owned())

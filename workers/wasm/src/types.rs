@@ -76,8 +76,10 @@ export interface OtlpTraceRequest {
 export interface TelemetryOptions {
   /** Export spans (default: TELEMETRY_ENABLED). */
   enabled?: boolean;
-  /** Collector base URL; spans are POSTed as OTLP/JSON to `${endpoint}/v1/traces`. */
+  /** Collector base URL; spans are POSTed to `${endpoint}/v1/traces` (default: OTEL_EXPORTER_OTLP_ENDPOINT, else http://localhost:4318). */
   endpoint?: string;
+  /** How spans are sent by fetch: "http/protobuf" (the default, as OTEL_EXPORTER_OTLP_PROTOCOL's) or "http/json". gRPC is not available to fetch. */
+  protocol?: "http/protobuf" | "http/json";
   serviceName?: string;
   /** Sample this fraction of new traces (parent-based). */
   sampleRatio?: number;

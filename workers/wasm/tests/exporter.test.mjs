@@ -1,8 +1,71 @@
-// The exporter: OTLP/JSON to a callback or by fetch, and what stop reports when it fails.
-import { test } from "node:test";
+// The exporter: OTLP/HTTP protobuf (the default) or JSON by fetch, OTLP/JSON objects to a
+// callback, and what stop reports when it fails.
+import { test, after } from "node:test";
 import assert from "node:assert/strict";
+import { createServer } from "node:http";
 import { registerHandler, bootstrapWorker } from "tasker-core-wasm";
+import { startCollector } from "./support/collector.mjs";
 import { LINEAR, square } from "./support/templates.mjs";
+
+const collector = await startCollector();
+after(() => collector.stop());
+
+// A receiver that accepts only application/x-protobuf, as the OTLP spec allows: anything
+// else is answered 400; protobuf requests go on, unchanged, to the real collector.
+const seenTypes = [];
+const protobufOnly = createServer((req, res) => {
+  const chunks = [];
+  req.on("data", (c) => chunks.push(c));
+  req.on("end", async () => {
+    const type = req.headers["content-type"];
+    seenTypes.push(type);
+    if (type !== "application/x-protobuf") {
+      res.writeHead(400, { "content-type": "text/plain" }).end("only application/x-protobuf is accepted");
+      return;
+    }
+    const r = await fetch(collector.httpEndpoint + req.url, { method: "POST", headers: { "content-type": type }, body: Buffer.concat(chunks) });
+    res.writeHead(r.status, { "content-type": r.headers.get("content-type") ?? "application/x-protobuf" });
+    res.end(Buffer.from(await r.arrayBuffer()));
+  });
+});
+await new Promise((resolve) => protobufOnly.listen(0, "127.0.0.1", resolve));
+after(() => protobufOnly.close());
+const protobufOnlyEndpoint = `http://127.0.0.1:${protobufOnly.address().port}`;
+
+test("spans go as http/protobuf by default, to a receiver that accepts nothing else", async () => {
+  registerHandler("square", square);
+  seenTypes.length = 0;
+  const worker = await bootstrapWorker({ telemetry: { enabled: true, endpoint: protobufOnlyEndpoint, serviceName: "wasm-protobuf" } });
+  const result = await worker.runTask(LINEAR, { even_number: 2 });
+  await worker.stop();
+  const spans = await collector.waitFor((s) => s.filter((x) => x.traceId === result.traceId).length >= 9);
+  const mine = spans.filter((s) => s.traceId === result.traceId);
+  assert.equal(mine.length, 9);
+  assert.equal(mine[0].resource["service.name"], "wasm-protobuf");
+  assert.ok(seenTypes.length > 0);
+  assert.deepEqual(new Set(seenTypes), new Set(["application/x-protobuf"]));
+});
+
+test("protocol http/json sends OTLP/JSON, which a protobuf-only receiver refuses and stop reports", async () => {
+  registerHandler("square", square);
+  const json = await bootstrapWorker({ telemetry: { enabled: true, endpoint: collector.httpEndpoint, protocol: "http/json" } });
+  const result = await json.runTask(LINEAR, { even_number: 2 });
+  await json.stop();
+  const spans = await collector.waitFor((s) => s.filter((x) => x.traceId === result.traceId).length >= 9);
+  assert.equal(spans.filter((x) => x.traceId === result.traceId).length, 9);
+
+  const refused = await bootstrapWorker({ telemetry: { enabled: true, endpoint: protobufOnlyEndpoint, protocol: "http/json" } });
+  await refused.runTask(LINEAR, { even_number: 2 });
+  await assert.rejects(refused.stop(), (e) => e.code === "TELEMETRY"
+    && /9 span\(s\) in 1 batch\(es\) could not be exported: the collector answered HTTP 400/.test(e.message));
+});
+
+test("protocol grpc is refused with the protocols the wasm worker speaks", async () => {
+  await assert.rejects(bootstrapWorker({ telemetry: { enabled: true, protocol: "grpc" } }), {
+    code: "CONFIGURATION",
+    message: 'telemetry protocol "grpc" is not available in the wasm worker (fetch speaks HTTP): use http/protobuf or http/json',
+  });
+});
 
 test("an exporter callback receives OTLP/JSON batches instead of fetch", async () => {
   const batches = [];

@@ -45,7 +45,6 @@ pub(crate) enum Body {
     Json(String),
 }
 
-
 #[derive(Default)]
 struct State {
     target: Option<Target>,

@@ -7,16 +7,24 @@ use serde_json::Value;
 use tasker_shared::logging::{self, TelemetryConfig};
 use tasker_shared::{log_ffi, trace_context};
 
-/// Runs `child` (an ignored test in this file) in a fresh process with `env`; returns stderr.
-fn run_child(child: &str, env: &[(&str, &str)]) -> String {
+/// Names the scenario a child process runs.
+const CHILD_VAR: &str = "TASKER_CONSOLE_TEST_CHILD";
+
+/// In the child process that `run_child` started for `name`, runs `body` and returns true.
+fn as_child(name: &str, body: fn()) -> bool {
+    let here = std::env::var(CHILD_VAR).is_ok_and(|v| v == name);
+    if here {
+        body();
+    }
+    here
+}
+
+/// Runs the test `parent` again in a fresh process with `env`, where it runs the scenario
+/// `child` instead of its assertions; returns that process's stderr.
+fn run_child(parent: &str, child: &str, env: &[(&str, &str)]) -> String {
     let mut cmd = Command::new(std::env::current_exe().expect("test binary"));
-    cmd.args([
-        child,
-        "--exact",
-        "--ignored",
-        "--nocapture",
-        "--test-threads=1",
-    ]);
+    cmd.args([parent, "--exact", "--nocapture", "--test-threads=1"]);
+    cmd.env(CHILD_VAR, child);
     for key in [
         "TELEMETRY_ENABLED",
         "RUST_LOG",
@@ -50,7 +58,14 @@ fn line_with<'a>(output: &'a str, needle: &str) -> &'a str {
 
 #[test]
 fn phase_one_logs_console_only_with_its_fields() {
-    let out = run_child("child_phase_one_disabled", &[("TASKER_ENV", "test")]);
+    if as_child("child_phase_one_disabled", child_phase_one_disabled) {
+        return;
+    }
+    let out = run_child(
+        "phase_one_logs_console_only_with_its_fields",
+        "child_phase_one_disabled",
+        &[("TASKER_ENV", "test")],
+    );
     let line = line_with(&out, "Console-only logging initialized (FFI-safe mode)");
     for field in [
         "environment=test",
@@ -71,8 +86,7 @@ fn phase_one_logs_console_only_with_its_fields() {
     );
 }
 
-#[test]
-#[ignore = "run in a child process by phase_one_logs_console_only_with_its_fields"]
+/// The child process of `phase_one_logs_console_only_with_its_fields`.
 fn child_phase_one_disabled() {
     logging::init_console_only();
     logging::init_console_only();
@@ -82,7 +96,11 @@ fn child_phase_one_disabled() {
 
 #[test]
 fn with_telemetry_enabled_phase_one_defers_export_and_phase_two_announces_it() {
+    if as_child("child_phase_one_enabled", child_phase_one_enabled) {
+        return;
+    }
     let out = run_child(
+        "with_telemetry_enabled_phase_one_defers_export_and_phase_two_announces_it",
         "child_phase_one_enabled",
         &[
             ("TASKER_ENV", "test"),
@@ -123,8 +141,7 @@ fn with_telemetry_enabled_phase_one_defers_export_and_phase_two_announces_it() {
     line_with(&out, "logged before phase 2");
 }
 
-#[test]
-#[ignore = "run in a child process by with_telemetry_enabled_phase_one_defers_export_and_phase_two_announces_it"]
+/// The child process of `with_telemetry_enabled_phase_one_defers_export_and_phase_two_announces_it`.
 fn child_phase_one_enabled() {
     logging::init_console_only();
     tracing::info!("logged before phase 2");
@@ -135,7 +152,14 @@ fn child_phase_one_enabled() {
 
 #[test]
 fn json_lines_carry_span_fields_and_the_trace_id() {
-    let out = run_child("child_json", &[("LOG_FORMAT", "json")]);
+    if as_child("child_json", child_json) {
+        return;
+    }
+    let out = run_child(
+        "json_lines_carry_span_fields_and_the_trace_id",
+        "child_json",
+        &[("LOG_FORMAT", "json")],
+    );
     let lines: Vec<Value> = out
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
@@ -161,7 +185,14 @@ fn json_lines_carry_span_fields_and_the_trace_id() {
 
 #[test]
 fn a_compact_step_line_carries_each_field_once_and_the_trace_ids() {
-    let out = run_child("child_compact", &[]);
+    if as_child("child_compact", child_compact) {
+        return;
+    }
+    let out = run_child(
+        "a_compact_step_line_carries_each_field_once_and_the_trace_ids",
+        "child_compact",
+        &[],
+    );
     let ids = line_with(&out, " ids ");
     // An event naming its own trace_id keeps it, and no second one is added.
     assert_eq!(ids.matches(" trace_id=").count(), 1, "{ids}");
@@ -195,8 +226,7 @@ fn a_compact_step_line_carries_each_field_once_and_the_trace_ids() {
     );
 }
 
-#[test]
-#[ignore = "run in a child process by a_compact_step_line_carries_each_field_once_and_the_trace_ids"]
+/// The child process of `a_compact_step_line_carries_each_field_once_and_the_trace_ids`.
 fn child_compact() {
     logging::init_console_only();
     let task = tracing::info_span!(
@@ -224,8 +254,7 @@ fn child_compact() {
     });
 }
 
-#[test]
-#[ignore = "run in a child process by json_lines_carry_span_fields_and_the_trace_id"]
+/// The child process of `json_lines_carry_span_fields_and_the_trace_id`.
 fn child_json() {
     logging::init_console_only();
     let task = tracing::info_span!("task", task_uuid = "t-1");
@@ -240,7 +269,14 @@ fn child_json() {
 
 #[test]
 fn phase_one_from_many_threads_at_once_initializes_exactly_once() {
-    let out = run_child("child_many_threads", &[]);
+    if as_child("child_many_threads", child_many_threads) {
+        return;
+    }
+    let out = run_child(
+        "phase_one_from_many_threads_at_once_initializes_exactly_once",
+        "child_many_threads",
+        &[],
+    );
     assert_eq!(
         out.matches("Console-only logging initialized (FFI-safe mode)")
             .count(),
@@ -250,8 +286,7 @@ fn phase_one_from_many_threads_at_once_initializes_exactly_once() {
     assert_eq!(out.matches("from a host thread").count(), 8, "{out}");
 }
 
-#[test]
-#[ignore = "run in a child process by phase_one_from_many_threads_at_once_initializes_exactly_once"]
+/// The child process of `phase_one_from_many_threads_at_once_initializes_exactly_once`.
 fn child_many_threads() {
     let threads: Vec<_> = (0..8)
         .map(|i| {
@@ -268,13 +303,19 @@ fn child_many_threads() {
 
 #[test]
 fn a_bad_log_filter_is_reported_and_info_is_used() {
-    let out = run_child("child_bad_filter", &[("RUST_LOG", "info,[[[")]);
+    if as_child("child_bad_filter", child_bad_filter) {
+        return;
+    }
+    let out = run_child(
+        "a_bad_log_filter_is_reported_and_info_is_used",
+        "child_bad_filter",
+        &[("RUST_LOG", "info,[[[")],
+    );
     line_with(&out, "is invalid");
     line_with(&out, "still logging at info");
 }
 
-#[test]
-#[ignore = "run in a child process by a_bad_log_filter_is_reported_and_info_is_used"]
+/// The child process of `a_bad_log_filter_is_reported_and_info_is_used`.
 fn child_bad_filter() {
     logging::init_console_only();
     tracing::info!("still logging at info");
@@ -282,7 +323,11 @@ fn child_bad_filter() {
 
 #[test]
 fn config_overrides_env_in_phase_two() {
+    if as_child("child_override", child_override) {
+        return;
+    }
     let out = run_child(
+        "config_overrides_env_in_phase_two",
         "child_override",
         &[
             ("TELEMETRY_ENABLED", "false"),
@@ -297,8 +342,7 @@ fn config_overrides_env_in_phase_two() {
     );
 }
 
-#[test]
-#[ignore = "run in a child process by config_overrides_env_in_phase_two"]
+/// The child process of `config_overrides_env_in_phase_two`.
 fn child_override() {
     logging::init_console_only();
     let config = TelemetryConfig::from_env()

@@ -16,7 +16,7 @@ use opentelemetry_sdk::trace::{
 };
 
 use super::batch::{EncodingProcessor, Format, Limits, Sink};
-use super::stats::{Backlog, ErrorDetail, Observed};
+use super::stats::{Backlog, Observed};
 use super::tls::Material;
 use super::transport::Transport;
 use super::{Compression, OtlpProtocol, TelemetryConfig, TelemetryError};
@@ -41,13 +41,7 @@ pub(super) fn span_processor(
     };
     let tls = Material::read(&config.tls).map_err(&fail)?;
     let sink = Sink {
-        transport: Transport::new(
-            &endpoint,
-            &tls,
-            config.export_timeout,
-            ErrorDetail::default(),
-        )
-        .map_err(&fail)?,
+        transport: Transport::new(&endpoint, &tls, config.export_timeout).map_err(&fail)?,
         headers: config.headers.clone(),
         gzip: config.compression == Compression::Gzip,
     };
@@ -85,11 +79,10 @@ fn grpc_processor(
     config: &TelemetryConfig,
 ) -> Result<Admitted<BatchSpanProcessor>, TelemetryError> {
     let backlog = Backlog::default();
-    let detail = ErrorDetail::for_endpoint(config.signal_endpoint("traces"));
     let exporter = Observed {
-        exporter: span_exporter(config, detail.clone())?,
+        exporter: span_exporter(config)?,
         backlog: Some(backlog.clone()),
-        detail: Some(detail),
+        endpoint: Some(config.signal_endpoint("traces")),
     };
     // The exporter's own timeout (OTEL_EXPORTER_OTLP_TIMEOUT) bounds each export. The SDK's
     // queue has the same bound as the admission count, which also covers the batch being
@@ -143,9 +136,8 @@ impl<P: SpanProcessor> SpanProcessor for Admitted<P> {
 
 /// Builds an OTLP exporter of either signal: the span and metric builders share their
 /// configuration traits but no common type, so a macro writes the one recipe for both.
-/// `$detail` receives the cause of each HTTP transport failure.
 macro_rules! otlp_exporter {
-    ($exporter:ty, $config:expr, $signal:literal, $detail:expr) => {{
+    ($exporter:ty, $config:expr, $signal:literal) => {{
         let config: &TelemetryConfig = $config;
         let endpoint = config.signal_endpoint($signal);
         let fail = |reason: String| TelemetryError::Exporter {
@@ -156,8 +148,8 @@ macro_rules! otlp_exporter {
         let tls = Material::read(&config.tls).map_err(&fail)?;
         let built = match config.protocol {
             OtlpProtocol::HttpProtobuf | OtlpProtocol::HttpJson => {
-                let transport = Transport::new(&endpoint, &tls, config.export_timeout, $detail)
-                    .map_err(&fail)?;
+                let transport =
+                    Transport::new(&endpoint, &tls, config.export_timeout).map_err(&fail)?;
                 let mut b = <$exporter>::builder()
                     .with_http()
                     .with_protocol(if config.protocol == OtlpProtocol::HttpJson {
@@ -196,21 +188,15 @@ macro_rules! otlp_exporter {
 
 fn span_exporter(
     config: &TelemetryConfig,
-    detail: ErrorDetail,
 ) -> Result<opentelemetry_otlp::SpanExporter, TelemetryError> {
-    otlp_exporter!(opentelemetry_otlp::SpanExporter, config, "traces", detail)
+    otlp_exporter!(opentelemetry_otlp::SpanExporter, config, "traces")
 }
 
 /// The OTLP metric exporter for the optional metrics push.
 pub(super) fn metric_exporter(
     config: &TelemetryConfig,
 ) -> Result<opentelemetry_otlp::MetricExporter, TelemetryError> {
-    otlp_exporter!(
-        opentelemetry_otlp::MetricExporter,
-        config,
-        "metrics",
-        ErrorDetail::default()
-    )
+    otlp_exporter!(opentelemetry_otlp::MetricExporter, config, "metrics")
 }
 
 /// tonic binds its channel to the runtime that is current when it is built; on a

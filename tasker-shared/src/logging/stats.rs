@@ -174,9 +174,8 @@ impl Backlog {
 pub(crate) struct Observed<E> {
     pub(crate) exporter: E,
     pub(crate) backlog: Option<Backlog>,
-    /// What the transport knows of the last failure, when the exporter's own error is
-    /// vaguer (opentelemetry-otlp's "network error").
-    pub(crate) detail: Option<ErrorDetail>,
+    /// The endpoint an export error is said with (the SDK's errors do not name it).
+    pub(crate) endpoint: Option<String>,
 }
 
 impl<E> Observed<E> {
@@ -184,42 +183,8 @@ impl<E> Observed<E> {
         Self {
             exporter,
             backlog: None,
-            detail: None,
+            endpoint: None,
         }
-    }
-}
-
-/// The cause of a pipeline's last transport failure, written by its HTTP client; without
-/// one, an export error is still said with the endpoint it was for.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct ErrorDetail(Arc<Mutex<Option<String>>>, Option<String>);
-
-impl ErrorDetail {
-    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
-    pub(crate) fn for_endpoint(endpoint: String) -> Self {
-        Self(Arc::default(), Some(endpoint))
-    }
-
-    fn reason(&self, err: &opentelemetry_sdk::error::OTelSdkError) -> String {
-        let plain = super::late_bound::describe(err);
-        self.take().unwrap_or_else(|| match &self.1 {
-            Some(endpoint) => format!("exporting to {endpoint} failed: {plain}"),
-            None => plain,
-        })
-    }
-
-    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
-    pub(crate) fn set(&self, reason: String) {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(reason);
-    }
-
-    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
-    pub(crate) fn clear(&self) {
-        self.take();
-    }
-
-    fn take(&self) -> Option<String> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
     }
 }
 
@@ -232,9 +197,12 @@ impl<E: SpanExporter> SpanExporter for Observed<E> {
         }
         count_export(
             n,
-            result.as_ref().map(|_| ()).map_err(|e| match &self.detail {
-                Some(detail) => detail.reason(e),
-                None => super::late_bound::describe(e),
+            result.as_ref().map(|_| ()).map_err(|e| {
+                let plain = super::late_bound::describe(e);
+                match &self.endpoint {
+                    Some(endpoint) => format!("exporting to {endpoint} failed: {plain}"),
+                    None => plain,
+                }
             }),
         );
         result

@@ -1,10 +1,12 @@
-//! The OTLP/HTTP client: reqwest (blocking, on the batch processor's own thread) with our
-//! rustls configuration.
+//! The OTLP/HTTP client: reqwest (blocking, on an export thread) with our rustls
+//! configuration.
 //!
-//! Why a wrapper: opentelemetry-otlp turns every transport failure into "HTTP export
-//! failed: network error" and keeps the cause only at debug level. The wrapper puts the
-//! cause (a refused certificate, a refused connection) where the export accounting reads
-//! it, so the warning an operator sees says what to fix.
+//! Why our own: opentelemetry-otlp's client has no TLS, and it turns every transport
+//! failure into "HTTP export failed: network error", keeping the cause only at debug level.
+//! [`Transport::post`], which the span pipeline uses, says the cause (a refused certificate,
+//! a refused connection, the collector's HTTP status) with the endpoint, so the warning an
+//! operator sees says what to fix. The metrics exporter (opentelemetry-otlp's) uses it as
+//! its `HttpClient`, for the TLS.
 
 use std::time::Duration;
 
@@ -12,24 +14,17 @@ use bytes::Bytes;
 use http::{Request, Response};
 use opentelemetry_http::{HttpClient, HttpError};
 
-use super::stats::ErrorDetail;
 use super::tls::{Material, describe_transport_error};
 
 #[derive(Debug)]
 pub(super) struct Transport {
     client: reqwest::blocking::Client,
     endpoint: String,
-    detail: ErrorDetail,
 }
 
 impl Transport {
-    /// A client for `endpoint` whose failures are described into `detail`.
-    pub(super) fn new(
-        endpoint: &str,
-        tls: &Material,
-        timeout: Duration,
-        detail: ErrorDetail,
-    ) -> Result<Self, String> {
+    /// A client for `endpoint`, each request bounded by `timeout`.
+    pub(super) fn new(endpoint: &str, tls: &Material, timeout: Duration) -> Result<Self, String> {
         let rustls = tls.rustls_config()?;
         // reqwest's blocking client owns a runtime, which may not be created or dropped on
         // a thread that is inside another runtime (a host's bootstrap may be).
@@ -48,12 +43,9 @@ impl Transport {
         Ok(Self {
             client,
             endpoint: endpoint.to_owned(),
-            detail,
         })
     }
-}
 
-impl Transport {
     /// POSTs one encoded request from a plain thread (the export thread): `Err` says why
     /// the collector did not take it, naming the endpoint.
     pub(super) fn post(
@@ -110,13 +102,6 @@ fn gzipped(body: &[u8]) -> Result<Vec<u8>, String> {
 #[async_trait::async_trait]
 impl HttpClient for Transport {
     async fn send_bytes(&self, request: Request<Bytes>) -> Result<Response<Bytes>, HttpError> {
-        let sent = self.client.send_bytes(request).await;
-        match &sent {
-            Ok(_) => self.detail.clear(),
-            Err(e) => self
-                .detail
-                .set(describe_transport_error(&self.endpoint, e.as_ref())),
-        }
-        sent
+        self.client.send_bytes(request).await
     }
 }

@@ -453,18 +453,14 @@ fn post(url: &str, body: &Body, timeout_ms: f64) -> Result<Promise, JsValue> {
 /// The request for `spans`: protobuf for a `fetch` target unless `http/json` was asked
 /// for; OTLP/JSON for a callback, which receives it as an object.
 fn encode(s: &State, spans: &[SpanData]) -> Body {
-    let empty;
-    let resource = match &s.resource {
-        Some(r) => r,
-        None => {
-            empty = Resource::builder_empty().build();
-            &empty
-        }
-    };
+    let resource = s
+        .resource
+        .clone()
+        .unwrap_or_else(|| Resource::builder_empty().build());
     match s.target {
         Some(Target::Fetch { json: false, .. }) => {
-            Body::Protobuf(otlp::encode_protobuf(resource, spans, Vec::new()))
+            Body::Protobuf(otlp::encode_protobuf(&resource, spans, Vec::new()))
         }
-        _ => Body::Json(otlp::encode_json(resource, spans)),
+        _ => Body::Json(otlp::encode_json(&resource, spans)),
     }
 }

@@ -22,21 +22,14 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use opentelemetry::{Context, InstrumentationScope};
+use opentelemetry::Context;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 
 use super::stats;
 use super::transport::Transport;
-use crate::otlp;
-
-/// How spans are written: `http/protobuf` or `http/json`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Format {
-    Protobuf,
-    Json,
-}
+use crate::otlp::{Encoding, SpanBuffer};
 
 /// When batches leave, and how many spans may wait.
 #[derive(Debug, Clone)]
@@ -68,16 +61,23 @@ struct Shared {
     work: Condvar,
     /// Wakes flushers: the queue was empty and nothing was being sent.
     idle: Condvar,
-    format: Format,
+    encoding: Encoding,
     limits: Limits,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Batch {
-    /// Encoded spans, one run per instrumentation scope (a batch has one or two).
-    scopes: Vec<(InstrumentationScope, Vec<u8>)>,
-    spans: usize,
+    spans: SpanBuffer,
     started: Option<Instant>,
+}
+
+impl Batch {
+    fn new(encoding: Encoding) -> Self {
+        Self {
+            spans: SpanBuffer::new(encoding),
+            started: None,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -92,8 +92,6 @@ struct State {
     flush_asked: u64,
     flush_done: u64,
     shut_down: bool,
-    /// Emptied buffers, for the next batches.
-    spare: Vec<Vec<u8>>,
 }
 
 thread_local! {
@@ -102,10 +100,10 @@ thread_local! {
 }
 
 impl EncodingProcessor {
-    pub(super) fn start(format: Format, limits: Limits, sink: Sink) -> Result<Self, String> {
+    pub(super) fn start(encoding: Encoding, limits: Limits, sink: Sink) -> Result<Self, String> {
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
-                open: Batch::default(),
+                open: Batch::new(encoding),
                 full: VecDeque::new(),
                 queued: 0,
                 resource: Resource::builder_empty().build(),
@@ -113,11 +111,10 @@ impl EncodingProcessor {
                 flush_asked: 0,
                 flush_done: 0,
                 shut_down: false,
-                spare: Vec::new(),
             }),
             work: Condvar::new(),
             idle: Condvar::new(),
-            format,
+            encoding,
             limits,
         });
         let sink = Arc::new(sink);
@@ -176,8 +173,8 @@ impl Shared {
             let due = s.open.started.is_some_and(|t| now >= t + self.limits.delay);
             let batch = match s.full.pop_front() {
                 Some(b) => Some(b),
-                None if s.open.spans > 0 && (due || flushing || s.shut_down) => {
-                    Some(std::mem::take(&mut s.open))
+                None if !s.open.spans.is_empty() && (due || flushing || s.shut_down) => {
+                    Some(std::mem::replace(&mut s.open, Batch::new(self.encoding)))
                 }
                 None => None,
             };
@@ -200,53 +197,26 @@ impl Shared {
                     .0;
                 continue;
             };
-            s.queued -= batch.spans;
+            s.queued -= batch.spans.len();
             s.in_flight += 1;
             let resource = s.resource.clone();
             drop(s);
             self.send(sink, &resource, &batch);
-            stats::count_waiting(batch.spans as u64, false);
+            stats::count_waiting(batch.spans.len() as u64, false);
             s = self.lock();
             s.in_flight -= 1;
-            for (_, mut buf) in batch.scopes {
-                buf.clear();
-                if s.spare.len() < 8 {
-                    s.spare.push(buf);
-                }
-            }
         }
     }
 
     /// Frames and POSTs one batch, and counts its outcome.
     fn send(&self, sink: &Sink, resource: &Resource, batch: &Batch) {
-        let (body, content_type) = match self.format {
-            Format::Protobuf => {
-                let scopes: Vec<(&InstrumentationScope, &[u8])> = batch
-                    .scopes
-                    .iter()
-                    .map(|(scope, b)| (scope, b.as_slice()))
-                    .collect();
-                (
-                    otlp::frame_protobuf(resource, &scopes, Vec::new()),
-                    otlp::PROTOBUF_CONTENT_TYPE,
-                )
-            }
-            Format::Json => {
-                let scopes: Vec<(&InstrumentationScope, &str)> = batch
-                    .scopes
-                    .iter()
-                    .map(|(scope, b)| (scope, std::str::from_utf8(b).unwrap_or_default()))
-                    .collect();
-                (
-                    otlp::frame_json(resource, &scopes).into_bytes(),
-                    otlp::JSON_CONTENT_TYPE,
-                )
-            }
-        };
-        let outcome = sink
-            .transport
-            .post(body, content_type, sink.gzip, &sink.headers);
-        stats::count_export(batch.spans as u64, outcome);
+        let outcome = sink.transport.post(
+            batch.spans.frame(resource),
+            self.encoding.content_type(),
+            sink.gzip,
+            &sink.headers,
+        );
+        stats::count_export(batch.spans.len() as u64, outcome);
     }
 }
 
@@ -259,17 +229,7 @@ impl SpanProcessor for EncodingProcessor {
         }
         SCRATCH.with(|scratch| {
             let mut scratch = scratch.borrow_mut();
-            scratch.clear();
-            match self.shared.format {
-                Format::Protobuf => otlp::encode_span_protobuf(&span, &mut scratch),
-                Format::Json => {
-                    let mut text =
-                        String::from_utf8(std::mem::take(&mut *scratch)).unwrap_or_default();
-                    otlp::encode_span_json(&span, &mut text);
-                    *scratch = text.into_bytes();
-                }
-            }
-            let scope = span.instrumentation_scope;
+            self.shared.encoding.encode_span(&span, &mut scratch);
             let mut s = self.shared.lock();
             if s.shut_down {
                 return;
@@ -281,30 +241,20 @@ impl SpanProcessor for EncodingProcessor {
             }
             s.queued += 1;
             stats::count_waiting(1, true);
-            let State { open, spare, .. } = &mut *s;
-            let at = match open.scopes.iter().position(|(sc, _)| *sc == scope) {
-                Some(i) => i,
-                None => {
-                    open.scopes.push((scope, spare.pop().unwrap_or_default()));
-                    open.scopes.len() - 1
-                }
-            };
-            let buf = &mut open.scopes[at].1;
-            if self.shared.format == Format::Json && !buf.is_empty() {
-                buf.push(b',');
-            }
-            buf.extend_from_slice(&scratch);
-            open.spans += 1;
+            let open = &mut s.open;
+            open.spans.append(&span.instrumentation_scope, &scratch);
             open.started.get_or_insert_with(Instant::now);
-            if open.spans >= self.shared.limits.batch {
-                let batch = std::mem::take(open);
+            let n = open.spans.len();
+            if n >= self.shared.limits.batch {
+                let batch = std::mem::replace(open, Batch::new(self.shared.encoding));
                 s.full.push_back(batch);
                 self.shared.work.notify_one();
-            } else if open.spans == 1 {
+            } else if n == 1 {
                 // The export thread sleeps until this batch is due.
                 self.shared.work.notify_one();
             }
         });
+        // `span` is dropped here, on the thread that made it.
     }
 
     fn force_flush(&self) -> OTelSdkResult {

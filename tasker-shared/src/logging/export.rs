@@ -15,11 +15,12 @@ use opentelemetry_sdk::trace::{
     OTEL_BSP_SCHEDULE_DELAY_DEFAULT, Span, SpanData, SpanProcessor,
 };
 
-use super::batch::{EncodingProcessor, Format, Limits, Sink};
+use super::batch::{EncodingProcessor, Limits, Sink};
 use super::stats::{Backlog, Observed};
 use super::tls::Material;
 use super::transport::Transport;
 use super::{Compression, OtlpProtocol, TelemetryConfig, TelemetryError};
+use crate::otlp::Encoding;
 
 /// The phase-2 span pipeline. OTLP/HTTP (protobuf or JSON) goes through our own
 /// [`EncodingProcessor`], which encodes each span where it ends; gRPC through
@@ -28,9 +29,9 @@ use super::{Compression, OtlpProtocol, TelemetryConfig, TelemetryError};
 pub(super) fn span_processor(
     config: &TelemetryConfig,
 ) -> Result<Arc<dyn SpanProcessor>, TelemetryError> {
-    let format = match config.protocol {
-        OtlpProtocol::HttpProtobuf => Format::Protobuf,
-        OtlpProtocol::HttpJson => Format::Json,
+    let encoding = match config.protocol {
+        OtlpProtocol::HttpProtobuf => Encoding::Protobuf,
+        OtlpProtocol::HttpJson => Encoding::Json,
         OtlpProtocol::Grpc => return Ok(Arc::new(grpc_processor(config)?)),
     };
     let endpoint = config.signal_endpoint("traces");
@@ -46,7 +47,7 @@ pub(super) fn span_processor(
         gzip: config.compression == Compression::Gzip,
     };
     let mut processor =
-        EncodingProcessor::start(format, batch_limits(config), sink).map_err(&fail)?;
+        EncodingProcessor::start(encoding, batch_limits(config), sink).map_err(&fail)?;
     processor.set_resource(&super::resource(config));
     Ok(Arc::new(processor))
 }

@@ -10,13 +10,16 @@
 //! * [`encode_protobuf`]: `application/x-protobuf`, the native HTTP exporter's and the wasm
 //!   exporter's default (`http/protobuf`).
 //! * [`encode_json`]: `application/json` (`http/json`), and what a JS exporter callback gets.
+//! * [`SpanBuffer`]: spans held as their encoding until a batch is sent (both pipelines).
 //! * `encode_span_*` and `frame_*`: the same, one span at a time as spans end (the native
 //!   export pipeline encodes on the thread that ended the span) and framed per batch.
 
+mod buffer;
 mod json;
 mod protobuf;
 mod traces;
 
+pub use buffer::{Encoding, SpanBuffer};
 pub use json::{encode_json, encode_span_json, frame_json};
 pub use traces::{encode_protobuf, encode_span_protobuf, frame_protobuf};
 

@@ -3,7 +3,8 @@
 //! encodings are the core's (`tasker_shared::otlp`), written in one pass from the spans.
 //!
 //! The SDK's simple processor blocks on each export, and nothing may block a JS event loop,
-//! so `export` only appends to a buffer. Batches leave asynchronously, like a batch
+//! so `export` only encodes each span into a buffer (and drops the span, so a backed-up
+//! buffer holds bytes, not span trees). Batches leave asynchronously, like a batch
 //! processor's: when 512 spans wait, one second after the first span of a batch (an unref'd
 //! timer, which never keeps Node alive), and at `worker.stop()`/`flush()`, which await every
 //! send still in flight and report a failed one. A settled send is dropped at once, so
@@ -20,6 +21,7 @@
 //! are counted on stderr instead.
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 
 use js_sys::{Function, Object, Promise, Reflect};
 use opentelemetry_sdk::Resource;
@@ -28,7 +30,7 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
-use tasker_shared::otlp;
+use tasker_shared::otlp::{self, Encoding, SpanBuffer};
 
 use crate::conversions;
 
@@ -49,7 +51,10 @@ pub(crate) enum Body {
 struct State {
     target: Option<Target>,
     resource: Option<Resource>,
-    buffer: Vec<SpanData>,
+    /// Spans not yet sent, encoded as they ended (oldest batch first, at most
+    /// [`BATCH`] × 4 spans each), and how many they are.
+    batches: VecDeque<SpanBuffer>,
+    buffered: usize,
     in_flight: usize,
     /// Bodies of the sends in flight, by send number: what an `exit` must still deliver.
     sending: std::collections::BTreeMap<u64, (Body, usize)>,
@@ -68,12 +73,54 @@ thread_local! {
     static STATE: RefCell<State> = RefCell::new(State::default());
 }
 
+impl State {
+    /// Protobuf for a `fetch` target unless `http/json` was asked for; OTLP/JSON for a
+    /// callback, which receives it as an object.
+    fn encoding(&self) -> Encoding {
+        match self.target {
+            Some(Target::Fetch { json: false, .. }) => Encoding::Protobuf,
+            _ => Encoding::Json,
+        }
+    }
+
+    /// Encodes `span` into the newest batch, or counts it dropped when the buffer is full.
+    fn hold(&mut self, span: &SpanData) {
+        if self.buffered >= MAX_BUFFERED {
+            self.dropped += 1;
+            return;
+        }
+        let encoding = self.encoding();
+        if self.batches.back().is_none_or(|b| b.len() >= BATCH * 4) {
+            self.batches.push_back(SpanBuffer::new(encoding));
+        }
+        if let Some(batch) = self.batches.back_mut() {
+            batch.push(span);
+            self.buffered += 1;
+        }
+    }
+
+    /// Takes the oldest batch and frames it.
+    fn take_body(&mut self) -> Option<(Body, usize)> {
+        let batch = self.batches.pop_front()?;
+        self.buffered -= batch.len();
+        let resource = self
+            .resource
+            .clone()
+            .unwrap_or_else(|| Resource::builder_empty().build());
+        let body = match batch.frame_text(&resource) {
+            Some(text) => Body::Json(text),
+            None => Body::Protobuf(batch.frame(&resource)),
+        };
+        Some((body, batch.len()))
+    }
+}
+
 /// Flush early once this many spans wait.
 const BATCH: usize = 512;
 /// Sends in flight at once; more spans wait in the buffer (backpressure, as a batch
 /// processor's queue gives), so a fast producer never piles up requests.
 const MAX_IN_FLIGHT: usize = 4;
-/// Spans kept while sends are backed up; beyond it the oldest are dropped and counted.
+/// Spans kept while sends are backed up; beyond it new spans are dropped and counted.
 const MAX_BUFFERED: usize = 16_384;
 
 /// The exporter handed to the SDK. Its state lives in a thread-local: wasm32 has one thread,
@@ -112,14 +159,13 @@ impl SpanExporter for JsExporter {
     ) -> impl std::future::Future<Output = OTelSdkResult> + Send {
         let full = STATE.with(|s| {
             let mut s = s.borrow_mut();
-            s.buffer.extend(batch);
-            if s.buffer.len() > MAX_BUFFERED {
-                let excess = s.buffer.len() - MAX_BUFFERED;
-                s.buffer.drain(..excess);
-                s.dropped += excess as u64;
+            for span in &batch {
+                s.hold(span);
             }
-            s.buffer.len() >= BATCH
+            s.buffered >= BATCH
         });
+        // The spans are dropped here: only their encoding waits.
+        drop(batch);
         if full {
             send_buffered();
         } else {
@@ -184,13 +230,10 @@ pub(crate) fn send_buffered() {
     cancel_timer();
     let started = STATE.with(|s| {
         let mut s = s.borrow_mut();
-        if s.buffer.is_empty() || s.target.is_none() || s.in_flight >= MAX_IN_FLIGHT {
+        if s.buffered == 0 || s.target.is_none() || s.in_flight >= MAX_IN_FLIGHT {
             return None;
         }
-        let take = s.buffer.len().min(BATCH * 4);
-        let spans: Vec<SpanData> = s.buffer.drain(..take).collect();
-        let body = encode(&s, &spans);
-        drop(spans);
+        let (body, take) = s.take_body()?;
         let timeout_ms = s.timeout_ms;
         let promise = match (s.target.as_ref(), &body) {
             (Some(Target::Fetch { url, .. }), body) => post(url, body, timeout_ms),
@@ -260,7 +303,7 @@ pub(crate) fn send_buffered() {
                 s.in_flight -= 1;
                 s.sending.remove(&id);
                 s.failures.extend(outcome.map(|reason| (reason, spans)));
-                !s.buffer.is_empty()
+                s.buffered > 0
             });
             if more {
                 send_buffered();
@@ -275,7 +318,7 @@ pub(crate) fn send_buffered() {
 /// collector that never answers costs spans (dropped and counted), never task time.
 pub(crate) async fn relieve() {
     for _ in 0..4 {
-        let backed_up = STATE.with(|s| s.borrow().buffer.len() >= MAX_BUFFERED / 2);
+        let backed_up = STATE.with(|s| s.borrow().buffered >= MAX_BUFFERED / 2);
         if !backed_up {
             return;
         }
@@ -298,7 +341,7 @@ pub(crate) async fn flush_within(bound_ms: f64) -> Result<(), String> {
         send_buffered();
         let busy = STATE.with(|s| {
             let s = s.borrow();
-            s.in_flight > 0 || !s.buffer.is_empty()
+            s.in_flight > 0 || s.buffered > 0
         });
         if !busy {
             break;
@@ -311,7 +354,7 @@ pub(crate) async fn flush_within(bound_ms: f64) -> Result<(), String> {
     }
     let (mut failures, dropped, waiting) = STATE.with(|s| {
         let mut s = s.borrow_mut();
-        let waiting = s.buffer.len() + s.sending.values().map(|(_, n)| n).sum::<usize>();
+        let waiting = s.buffered + s.sending.values().map(|(_, n)| n).sum::<usize>();
         (
             std::mem::take(&mut s.failures),
             std::mem::take(&mut s.dropped),
@@ -382,10 +425,9 @@ fn unsent_bodies() -> (Vec<Body>, usize) {
         let mut s = s.borrow_mut();
         let mut bodies: Vec<Body> = s.sending.values().map(|(b, _)| b.clone()).collect();
         let mut count: usize = s.sending.values().map(|(_, n)| n).sum();
-        if !s.buffer.is_empty() {
-            let spans: Vec<SpanData> = std::mem::take(&mut s.buffer);
-            count += spans.len();
-            bodies.push(encode(&s, &spans));
+        while let Some((body, n)) = s.take_body() {
+            count += n;
+            bodies.push(body);
         }
         s.sending.clear();
         (bodies, count)
@@ -448,19 +490,4 @@ fn post(url: &str, body: &Body, timeout_ms: f64) -> Result<Promise, JsValue> {
     fetch
         .call2(&global, &url.into(), &init)?
         .dyn_into::<Promise>()
-}
-
-/// The request for `spans`: protobuf for a `fetch` target unless `http/json` was asked
-/// for; OTLP/JSON for a callback, which receives it as an object.
-fn encode(s: &State, spans: &[SpanData]) -> Body {
-    let resource = s
-        .resource
-        .clone()
-        .unwrap_or_else(|| Resource::builder_empty().build());
-    match s.target {
-        Some(Target::Fetch { json: false, .. }) => {
-            Body::Protobuf(otlp::encode_protobuf(&resource, spans, Vec::new()))
-        }
-        _ => Body::Json(otlp::encode_json(&resource, spans)),
-    }
 }

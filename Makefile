@@ -80,7 +80,8 @@ test-wasm: setup-rust test-wasm-js ## tasker-shared builds for wasm32; the npm p
 wasm-pkg: setup-rust setup-wasm ## Build the npm package (nodejs), its tarball, and the web bundle
 	rm -rf $(WASM_OUT)
 	cd $(WASM_DIR) && wasm-pack --quiet build --release --target nodejs --out-dir $(WASM_OUT)/node --out-name tasker_core_wasm -- --features node
-	cd $(WASM_DIR) && wasm-pack --quiet build --release --target web --out-dir $(WASM_OUT)/web --out-name tasker_core_wasm
+	# The web bundle is built for size (opt-level s: ~7% smaller gzipped); Node's for speed.
+	cd $(WASM_DIR) && CARGO_PROFILE_RELEASE_OPT_LEVEL=s wasm-pack --quiet build --release --target web --out-dir $(WASM_OUT)/web --out-name tasker_core_wasm
 	cd $(WASM_OUT)/node && npm pack --silent --pack-destination $(WASM_OUT) >/dev/null
 
 test-wasm-js: wasm-pkg ## npm install the tarball into a fresh project: tsc --noEmit, node --test, headless Chromium

@@ -128,6 +128,10 @@ def measure(runner: Runner, endpoint: str, leak_steps: int) -> Dict[str, Any]:
     for lang in ("python", "node"):
         b[f"otel_sdk_{lang}"] = runner.run(lang, "otel_sdk", endpoint)
     b["sdk_pipeline_rust"] = runner.run("rust", "sdk_pipeline", endpoint, 4, steps=leak_steps)
+    web = ROOT / "target/wasm-pkg/web/tasker_core_wasm_bg.wasm"
+    if web.exists():
+        import gzip
+        b["web_bundle"] = {"bytes": web.stat().st_size, "gzip_bytes": len(gzip.compress(web.read_bytes(), 6))}
     return r
 
 
@@ -256,6 +260,11 @@ def write_markdown(path: Path, r: Dict[str, Any], d: Dict[str, Any], meta: Dict[
         L.append(f"| {row['language']} | {row['steps']:,} | {row['rss_growth_kb'] / 1024:.2f} MiB | "
                  f"{verdict(row['rss_growth_kb'], TARGETS['rss_growth_kb'])} | {spans_lost(row)} |")
     L.extend(export_section(r))
+    web = r["baselines"].get("web_bundle")
+    if web:
+        L.append(f"\nWeb bundle (`tasker_core_wasm_bg.wasm`, built for size): {web['bytes'] / 1024:,.0f} KiB, "
+                 f"{web['gzip_bytes'] / 1024:,.0f} KiB gzipped (target: at or below the 622 KiB gzipped it was "
+                 f"before issue #15: {verdict(web['gzip_bytes'], WEB_BUNDLE_GZIP_BEFORE)}).")
     lost = [row for row in r["run"] + r["leak"] if row.get("export_error")]
     if lost:
         L.append("\nSpans lost, as each worker's `stop` reported them (a collector that falls behind "
@@ -270,6 +279,10 @@ def write_markdown(path: Path, r: Dict[str, Any], d: Dict[str, Any], meta: Dict[
     L.append("\n## Reproduce\n")
     L.append(f"```\n{meta['command']}\n```\n")
     path.write_text("\n".join(L) + "\n")
+
+
+# `gzip -c tasker_core_wasm_bg.wasm | wc -c` of the web bundle at a6a7b7c, before issue #15.
+WEB_BUNDLE_GZIP_BEFORE = 636_967
 
 
 def export_section(r: Dict[str, Any]) -> List[str]:

@@ -44,4 +44,22 @@ class ErrorsTest < Minitest::Test
     out = IO.popen([RbConfig.ruby, "-e", script], err: %i[child out], &:read)
     assert_includes out, "TaskerCore::ConfigurationError is not defined: require \"tasker_core\""
   end
+
+  # Making the exception runs Ruby code; a thread being killed meanwhile (Ruby exiting while
+  # a handler thread waits on the bridge) answers with a jump, which must end that thread,
+  # not abort the process.
+  def test_a_thread_killed_while_its_error_is_made_ends_and_the_process_lives
+    script = <<~RUBY
+      require "tasker_core"
+      class TaskerCore::ConfigurationError
+        def initialize(*) = Thread.current.kill
+      end
+      t = Thread.new { TaskerCore::Native::Worker.bootstrap(concurrency: 0) }
+      t.join
+      puts "thread status \#{t.status.inspect}; the process lives"
+    RUBY
+    out, err, status = TestSupport.ruby(script)
+    assert status.success?, "#{status.inspect}\n#{err}"
+    assert_equal "thread status false; the process lives\n", out
+  end
 end

@@ -51,15 +51,27 @@ fn class(ruby: &Ruby, kind: ErrorKind) -> ExceptionClass {
 
 /// Converts a core error into its Ruby exception.
 pub(crate) fn to_ruby(ruby: &Ruby, e: TaskerError) -> Error {
-    Error::new(class(ruby, e.kind()), e.to_string())
+    exception(ruby, e.kind(), &e.to_string())
 }
 
 /// A `TaskerCore::ConversionError`.
 pub(crate) fn conversion(ruby: &Ruby, msg: &str) -> Error {
-    Error::new(class(ruby, ErrorKind::Conversion), msg.to_owned())
+    exception(ruby, ErrorKind::Conversion, msg)
 }
 
 /// A `TaskerCore::InternalError`.
 pub(crate) fn internal(ruby: &Ruby, msg: &str) -> Error {
-    Error::new(class(ruby, ErrorKind::Internal), msg.to_owned())
+    exception(ruby, ErrorKind::Internal, msg)
+}
+
+/// The exception instance, made now rather than when magnus raises it: making it runs Ruby
+/// code, which a thread being killed (Ruby exiting while a handler thread waits on the
+/// bridge) answers with a non-local jump. magnus cannot turn that jump into an exception
+/// at raise time and aborts the process; returned from here, it is resumed, and the thread
+/// ends as Ruby asked.
+fn exception(ruby: &Ruby, kind: ErrorKind, msg: &str) -> Error {
+    match class(ruby, kind).new_instance((ruby.str_new(msg),)) {
+        Ok(e) => Error::from(e),
+        Err(jump) => jump,
+    }
 }

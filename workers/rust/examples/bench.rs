@@ -50,15 +50,14 @@ fn process_cpu_us() -> f64 {
     std::fs::read_to_string("/proc/self/stat")
         .ok()
         .and_then(|s| {
-            let fields: Vec<u64> = s
-                .rsplit_once(')')?
-                .1
-                .split_whitespace()
-                .skip(11)
-                .take(2)
-                .filter_map(|f| f.parse().ok())
-                .collect();
-            Some(fields.iter().sum::<u64>() as f64 * 10_000.0)
+            // After the command name: state is field 0, utime 11 and stime 12.
+            let fields: Vec<&str> = s.rsplit_once(')')?.1.split_whitespace().collect();
+            let ticks: u64 = fields
+                .get(11..13)?
+                .iter()
+                .filter_map(|f| f.parse::<u64>().ok())
+                .sum();
+            Some(ticks as f64 * 10_000.0)
         })
         .unwrap_or(0.0)
 }

@@ -29,6 +29,8 @@ async fn run_step(ready: ReadyStep, default_timeout: std::time::Duration) -> Ste
         Outcome::Completed(c) => step_spans::record_completion(c, ids.as_ref(), "wasm", elapsed),
     });
     span.in_scope(|| tracing::info!(success = result.success, "step.execution_completed"));
+    // A task of thousands of steps never waits on I/O by itself: let the sends in flight move.
+    crate::exporter::relieve().await;
     result
 }
 

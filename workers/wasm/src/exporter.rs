@@ -23,7 +23,7 @@
 use std::cell::RefCell;
 use std::collections::VecDeque;
 
-use js_sys::{Function, Object, Promise, Reflect};
+use js_sys::{Function, Promise, Reflect};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
@@ -63,6 +63,8 @@ struct State {
     failures: Vec<(String, usize)>,
     dropped: u64,
     timer: Option<JsValue>,
+    /// When [`relieve`] last yielded to the event loop (`Date.now()`, ms).
+    last_yield: f64,
     timeout_ms: f64,
     /// Bumped by each `install`: a send of an earlier pipeline that settles late counts for
     /// nothing (its `stop` already reported it as waiting).
@@ -119,7 +121,7 @@ impl State {
 const BATCH: usize = 512;
 /// Sends in flight at once; more spans wait in the buffer (backpressure, as a batch
 /// processor's queue gives), so a fast producer never piles up requests.
-const MAX_IN_FLIGHT: usize = 4;
+pub(crate) const MAX_IN_FLIGHT: usize = 4;
 /// Spans kept while sends are backed up; beyond it new spans are dropped and counted.
 const MAX_BUFFERED: usize = 16_384;
 
@@ -298,25 +300,51 @@ pub(crate) fn send_buffered() {
             let more = STATE.with(|s| {
                 let mut s = s.borrow_mut();
                 if s.generation != generation {
-                    return false;
+                    return 0;
                 }
                 s.in_flight -= 1;
                 s.sending.remove(&id);
                 s.failures.extend(outcome.map(|reason| (reason, spans)));
-                s.buffered > 0
+                s.buffered
             });
-            if more {
+            // A full batch goes at once; a few spans wait for their timer, so a fast
+            // collector does not turn every task into a request of its own.
+            if more >= BATCH {
                 send_buffered();
+            } else if more > 0 {
+                schedule();
             }
         });
     }
 }
 
-/// Called between tasks: when sends are backed up, gives the event loop a few turns to let
-/// responses in (a CPU-bound stream of tasks otherwise never does), so spans are delayed
-/// rather than dropped while the collector keeps up. Bounded to a few milliseconds: a
-/// collector that never answers costs spans (dropped and counted), never task time.
+/// Called after each step and between tasks. A stream of tasks that never waits on I/O runs on promise jobs
+/// alone, and the event loop never reaches the sockets: requests in flight are not even
+/// written, their responses never read, and spans pile up until they are dropped. So while
+/// a send is in flight, one task in a millisecond yields a single turn of the event loop
+/// (`setImmediate` in Node, a zero timer elsewhere): a few µs, against a send that would
+/// otherwise wait for the whole stream to end. When the buffer is half full anyway, a few
+/// more turns are given. Bounded: a collector that never answers costs spans (dropped and
+/// counted), never task time.
 pub(crate) async fn relieve() {
+    let due = STATE.with(|s| {
+        let mut s = s.borrow_mut();
+        if s.in_flight == 0 {
+            return false;
+        }
+        let now = js_sys::Date::now();
+        let due = now - s.last_yield >= 1.0;
+        if due {
+            s.last_yield = now;
+        }
+        due
+    });
+    if due {
+        let _ = next_turn().await;
+        if STATE.with(|s| s.borrow().buffered >= BATCH) {
+            send_buffered();
+        }
+    }
     for _ in 0..4 {
         let backed_up = STATE.with(|s| s.borrow().buffered >= MAX_BUFFERED / 2);
         if !backed_up {
@@ -325,6 +353,26 @@ pub(crate) async fn relieve() {
         send_buffered();
         let _ = crate::bridge::sleep(1.0).await;
     }
+}
+
+/// Resolves on the event loop's next turn, after pending I/O callbacks have run.
+fn next_turn() -> JsFuture {
+    let promise = Promise::new(&mut |resolve, _reject| {
+        let global = js_sys::global();
+        let immediate = Reflect::get(&global, &"setImmediate".into())
+            .ok()
+            .and_then(|f| f.dyn_into::<Function>().ok());
+        let scheduled = match immediate {
+            Some(set_immediate) => set_immediate.call1(&global, &resolve),
+            None => Reflect::get(&global, &"setTimeout".into())
+                .and_then(|f| f.dyn_into::<Function>())
+                .and_then(|t| t.call2(&global, &resolve, &JsValue::from_f64(0.0))),
+        };
+        if scheduled.is_err() {
+            let _ = resolve.call0(&JsValue::NULL);
+        }
+    });
+    JsFuture::from(promise)
 }
 
 /// [`flush_within`] the stop bound.
@@ -454,6 +502,26 @@ fn flush_synchronously() {
     }
 }
 
+/// The payload as JS sees it, and its content type.
+fn payload(body: &Body) -> (&'static str, JsValue) {
+    match body {
+        Body::Protobuf(bytes) => (
+            otlp::PROTOBUF_CONTENT_TYPE,
+            JsValue::from(js_sys::Uint8Array::from(bytes.as_slice())),
+        ),
+        Body::Json(text) => (otlp::JSON_CONTENT_TYPE, JsValue::from_str(text)),
+    }
+}
+
+/// Node: `node:http(s)` on a kept-alive socket (see [`crate::node`] for why not `fetch`).
+#[cfg(feature = "node")]
+fn post(url: &str, body: &Body, timeout_ms: f64) -> Result<Promise, JsValue> {
+    let (content_type, payload) = payload(body);
+    crate::node::post(url, content_type, &payload, timeout_ms)
+}
+
+/// A browser (or any host with `fetch`).
+#[cfg(not(feature = "node"))]
 fn post(url: &str, body: &Body, timeout_ms: f64) -> Result<Promise, JsValue> {
     let global = js_sys::global();
     let fetch: Function = Reflect::get(&global, &"fetch".into())?
@@ -461,16 +529,10 @@ fn post(url: &str, body: &Body, timeout_ms: f64) -> Result<Promise, JsValue> {
         .map_err(|_| {
             JsValue::from_str("fetch is not available: pass telemetry.exporter instead")
         })?;
-    let init = Object::new();
+    let init = js_sys::Object::new();
     Reflect::set(&init, &"method".into(), &"POST".into())?;
-    let headers = Object::new();
-    let (content_type, payload) = match body {
-        Body::Protobuf(bytes) => (
-            otlp::PROTOBUF_CONTENT_TYPE,
-            JsValue::from(js_sys::Uint8Array::from(bytes.as_slice())),
-        ),
-        Body::Json(text) => (otlp::JSON_CONTENT_TYPE, JsValue::from_str(text)),
-    };
+    let headers = js_sys::Object::new();
+    let (content_type, payload) = payload(body);
     Reflect::set(&headers, &"content-type".into(), &content_type.into())?;
     Reflect::set(&init, &"headers".into(), &headers)?;
     Reflect::set(&init, &"body".into(), &payload)?;

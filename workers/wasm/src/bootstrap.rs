@@ -126,7 +126,7 @@ fn telemetry(options: &JsValue) -> Result<(TelemetryConfig, Option<Target>), Was
                 OtlpProtocol::Grpc => {
                     return Err(WasmError::new(
                         "CONFIGURATION",
-                        "telemetry protocol \"grpc\" is not available in the wasm worker (fetch speaks HTTP): use http/protobuf or http/json",
+                        "telemetry protocol \"grpc\" is not available in the wasm worker (it sends OTLP over HTTP): use http/protobuf or http/json",
                     ));
                 }
             },

@@ -4,7 +4,8 @@
 //!
 //! Phase 1 of telemetry is the module's start function: console logging to stderr in Node
 //! (`console.log` in a browser), with TELEMETRY_ENABLED read from `globalThis` (and `process.env` in Node).
-//! Phase 2 is `bootstrapWorker`, which attaches an OTLP/JSON exporter (fetch, or a callback).
+//! Phase 2 is `bootstrapWorker`, which attaches an OTLP exporter (node:http in Node, fetch in a
+//! browser, or a callback).
 
 mod bootstrap;
 mod bridge;

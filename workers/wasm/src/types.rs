@@ -78,12 +78,12 @@ export interface TelemetryOptions {
   enabled?: boolean;
   /** Collector base URL; spans are POSTed to `${endpoint}/v1/traces` (default: OTEL_EXPORTER_OTLP_ENDPOINT, else http://localhost:4318). */
   endpoint?: string;
-  /** How spans are sent by fetch: "http/protobuf" (the default, as OTEL_EXPORTER_OTLP_PROTOCOL's) or "http/json". gRPC is not available to fetch. */
+  /** How spans are sent (node:http in Node, fetch in a browser): "http/protobuf" (the default, as OTEL_EXPORTER_OTLP_PROTOCOL's) or "http/json". gRPC is not available. */
   protocol?: "http/protobuf" | "http/json";
   serviceName?: string;
   /** Sample this fraction of new traces (parent-based). */
   sampleRatio?: number;
-  /** Receives each OTLP/JSON batch instead of `fetch`. */
+  /** Receives each OTLP/JSON batch instead of its being sent. */
   exporter?: (batch: OtlpTraceRequest) => void | Promise<void>;
 }
 

@@ -1,4 +1,4 @@
-// The exporter: OTLP/HTTP protobuf (the default) or JSON by fetch, OTLP/JSON objects to a
+// The exporter: OTLP/HTTP protobuf (the default) or JSON (node:http in Node), OTLP/JSON objects to a
 // callback, and what stop reports when it fails.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
@@ -78,7 +78,7 @@ test("a stream of tasks that never waits on I/O loses no spans to a collector th
 test("protocol grpc is refused with the protocols the wasm worker speaks", async () => {
   await assert.rejects(bootstrapWorker({ telemetry: { enabled: true, protocol: "grpc" } }), {
     code: "CONFIGURATION",
-    message: 'telemetry protocol "grpc" is not available in the wasm worker (fetch speaks HTTP): use http/protobuf or http/json',
+    message: 'telemetry protocol "grpc" is not available in the wasm worker (it sends OTLP over HTTP): use http/protobuf or http/json',
   });
 });
 

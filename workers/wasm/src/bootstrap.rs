@@ -6,7 +6,7 @@ use std::rc::Rc;
 use js_sys::{Function, Reflect};
 use tasker_shared::host::TemplateInput;
 use tasker_shared::host::options::{self, Naming};
-use tasker_shared::logging::{self, OtlpProtocol, TelemetryConfig};
+use tasker_shared::logging::{self, Compression, OtlpProtocol, TelemetryConfig};
 use tasker_shared::workflow::TaskTemplate;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
@@ -73,7 +73,11 @@ const WORKER_KEYS: &[&str] = &["concurrency", "handlerTimeoutMs", "telemetry"];
 const TELEMETRY_KEYS: &[&str] = &[
     "enabled",
     "endpoint",
+    "tracesEndpoint",
     "protocol",
+    "headers",
+    "timeoutMs",
+    "compression",
     "serviceName",
     "sampleRatio",
     "exporter",
@@ -118,8 +122,10 @@ fn telemetry(options: &JsValue) -> Result<(TelemetryConfig, Option<Target>), Was
         Some(f) => Some(Target::Callback(f.dyn_into::<Function>().map_err(
             |_| WasmError::new("CONFIGURATION", "telemetry.exporter must be a function"),
         )?)),
-        None if config.enabled => Some(Target::Fetch {
+        None if config.enabled => Some(Target::Post(exporter::Post {
             url: config.signal_endpoint("traces"),
+            headers: config.headers.clone(),
+            gzip: config.compression == Compression::Gzip,
             json: match config.protocol {
                 OtlpProtocol::HttpProtobuf => false,
                 OtlpProtocol::HttpJson => true,
@@ -130,7 +136,7 @@ fn telemetry(options: &JsValue) -> Result<(TelemetryConfig, Option<Target>), Was
                     ));
                 }
             },
-        }),
+        })),
         None => None,
     };
     if target.is_some() {

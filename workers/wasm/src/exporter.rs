@@ -30,14 +30,27 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
-use tasker_shared::otlp::{self, Encoding, SpanBuffer};
+use tasker_shared::otlp::{Encoding, SpanBuffer};
 
 use crate::conversions;
 
 /// Where batches go.
 pub(crate) enum Target {
-    Fetch { url: String, json: bool },
+    Post(Post),
     Callback(Function),
+}
+
+/// An OTLP/HTTP endpoint and how to send to it (`OTEL_EXPORTER_OTLP_*`, or the options).
+pub(crate) struct Post {
+    /// The full traces URL (`/v1/traces` appended to a base endpoint, or the traces endpoint
+    /// as given).
+    pub(crate) url: String,
+    /// `http/json` instead of protobuf.
+    pub(crate) json: bool,
+    /// `OTEL_EXPORTER_OTLP_HEADERS` (an API key, say), sent with every request.
+    pub(crate) headers: Vec<(String, String)>,
+    /// `OTEL_EXPORTER_OTLP_COMPRESSION=gzip`.
+    pub(crate) gzip: bool,
 }
 
 /// One encoded request: protobuf bytes, or OTLP/JSON text.
@@ -80,7 +93,7 @@ impl State {
     /// callback, which receives it as an object.
     fn encoding(&self) -> Encoding {
         match self.target {
-            Some(Target::Fetch { json: false, .. }) => Encoding::Protobuf,
+            Some(Target::Post(Post { json: false, .. })) => Encoding::Protobuf,
             _ => Encoding::Json,
         }
     }
@@ -238,7 +251,7 @@ pub(crate) fn send_buffered() {
         let (body, take) = s.take_body()?;
         let timeout_ms = s.timeout_ms;
         let promise = match (s.target.as_ref(), &body) {
-            (Some(Target::Fetch { url, .. }), body) => post(url, body, timeout_ms),
+            (Some(Target::Post(to)), body) => crate::post::post(to, body, timeout_ms),
             (Some(Target::Callback(f)), Body::Json(text)) => js_sys::JSON::parse(text)
                 .and_then(|batch| f.call1(&JsValue::NULL, &batch))
                 .map(|r| Promise::resolve(&r)),
@@ -483,16 +496,18 @@ fn unsent_bodies() -> (Vec<Body>, usize) {
 }
 
 fn flush_synchronously() {
-    let url = STATE.with(|s| match s.borrow().target.as_ref() {
-        Some(Target::Fetch { url, .. }) => Some(url.clone()),
+    let to = STATE.with(|s| match s.borrow().target.as_ref() {
+        Some(Target::Post(to)) => Some((to.url.clone(), to.headers.clone(), to.gzip)),
         _ => None,
     });
     let (bodies, count) = unsent_bodies();
     if count == 0 {
         return;
     }
-    let sent = match url {
-        Some(url) => crate::node::post_synchronously(&url, &bodies, STOP_FLUSH_MS),
+    let sent = match to {
+        Some((url, headers, gzip)) => {
+            crate::node::post_synchronously(&url, &headers, gzip, &bodies, STOP_FLUSH_MS)
+        }
         None => Err("an exporter callback cannot be called during exit".to_owned()),
     };
     if let Err(reason) = sent {
@@ -500,56 +515,4 @@ fn flush_synchronously() {
             "tasker-core: {count} span(s) were not exported at exit ({reason}); await worker.stop() before the process ends"
         ));
     }
-}
-
-/// The payload as JS sees it, and its content type.
-fn payload(body: &Body) -> (&'static str, JsValue) {
-    match body {
-        Body::Protobuf(bytes) => (
-            otlp::PROTOBUF_CONTENT_TYPE,
-            JsValue::from(js_sys::Uint8Array::from(bytes.as_slice())),
-        ),
-        Body::Json(text) => (otlp::JSON_CONTENT_TYPE, JsValue::from_str(text)),
-    }
-}
-
-/// Node: `node:http(s)` on a kept-alive socket (see [`crate::node`] for why not `fetch`).
-#[cfg(feature = "node")]
-fn post(url: &str, body: &Body, timeout_ms: f64) -> Result<Promise, JsValue> {
-    let (content_type, payload) = payload(body);
-    crate::node::post(url, content_type, &payload, timeout_ms)
-}
-
-/// A browser (or any host with `fetch`).
-#[cfg(not(feature = "node"))]
-fn post(url: &str, body: &Body, timeout_ms: f64) -> Result<Promise, JsValue> {
-    let global = js_sys::global();
-    let fetch: Function = Reflect::get(&global, &"fetch".into())?
-        .dyn_into()
-        .map_err(|_| {
-            JsValue::from_str("fetch is not available: pass telemetry.exporter instead")
-        })?;
-    let init = js_sys::Object::new();
-    Reflect::set(&init, &"method".into(), &"POST".into())?;
-    let headers = js_sys::Object::new();
-    let (content_type, payload) = payload(body);
-    Reflect::set(&headers, &"content-type".into(), &content_type.into())?;
-    Reflect::set(&init, &"headers".into(), &headers)?;
-    Reflect::set(&init, &"body".into(), &payload)?;
-    // AbortSignal.timeout ends a request the collector never answers (Node 18+, browsers).
-    if let Some(signal) = Reflect::get(&global, &"AbortSignal".into())
-        .ok()
-        .and_then(|a| {
-            let t = Reflect::get(&a, &"timeout".into())
-                .ok()?
-                .dyn_into::<Function>()
-                .ok()?;
-            t.call1(&a, &JsValue::from_f64(timeout_ms)).ok()
-        })
-    {
-        Reflect::set(&init, &"signal".into(), &signal)?;
-    }
-    fetch
-        .call2(&global, &url.into(), &init)?
-        .dyn_into::<Promise>()
 }

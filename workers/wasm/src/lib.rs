@@ -15,6 +15,7 @@ mod errors;
 mod exporter;
 mod ffi_logging;
 mod node;
+mod post;
 mod types;
 
 pub use bootstrap::{WasmWorker, bootstrap_worker};

@@ -30,6 +30,13 @@ extern "C" {
 }
 
 #[cfg(feature = "node")]
+#[wasm_bindgen(module = "zlib")]
+extern "C" {
+    #[wasm_bindgen(thread_local_v2, js_name = gzip)]
+    static GZIP: js_sys::Function;
+}
+
+#[cfg(feature = "node")]
 #[wasm_bindgen(module = "https")]
 extern "C" {
     #[wasm_bindgen(thread_local_v2, js_name = request)]
@@ -38,31 +45,35 @@ extern "C" {
     static HTTPS_AGENT: js_sys::Function;
 }
 
-/// `(request, agent, url, type, body, ms) => Promise<{ ok, status }>`: one POST, its response
-/// drained (so the socket goes back to the agent), given up after `ms` of silence. It settles
-/// as `fetch` does for the exporter: resolved with the status, rejected on a network error.
+/// `(request, agent, gzip, url, headers, body, ms, compress) => Promise<{ ok, status }>`: one
+/// POST (its body gzipped first, on libuv's pool, when `compress`), its response drained so
+/// the socket goes back to the agent, given up after `ms` of silence. It settles as `fetch`
+/// does for the exporter: resolved with the status, rejected on a network error.
 #[cfg(feature = "node")]
 const POST_ONE: &str = r#"
-return new Promise((resolve, reject) => {
-  const length = typeof body === "string" ? Buffer.byteLength(body) : body.length;
-  const req = request(url, { method: "POST", agent,
-                             headers: { "content-type": type, "content-length": length } }, (res) => {
+const send = (payload) => new Promise((resolve, reject) => {
+  const length = typeof payload === "string" ? Buffer.byteLength(payload) : payload.length;
+  const req = request(url, { method: "POST", agent, headers: { ...headers, "content-length": length } }, (res) => {
     res.on("error", reject);
     res.on("end", () => resolve({ ok: res.statusCode >= 200 && res.statusCode < 300, status: res.statusCode }));
     res.resume();
   });
   req.setTimeout(ms, () => req.destroy(new Error(`timed out after ${ms} ms`)));
   req.on("error", reject);
-  req.end(body);
+  req.end(payload);
 });
+if (!compress) return send(body);
+return new Promise((resolve, reject) => gzip(body, (e, out) => (e ? reject(e) : resolve(out)))).then(send);
 "#;
 
-/// POSTs `body` (a `Uint8Array` or a string) to `url`; what [`crate::exporter`] awaits.
+/// POSTs `body` (a `Uint8Array` or a string) to `url` with `headers`; what
+/// [`crate::exporter`] awaits.
 #[cfg(feature = "node")]
 pub(crate) fn post(
     url: &str,
-    content_type: &str,
+    headers: &js_sys::Object,
     body: &wasm_bindgen::JsValue,
+    compress: bool,
     timeout_ms: f64,
 ) -> Result<js_sys::Promise, wasm_bindgen::JsValue> {
     use js_sys::{Array, Function, Reflect};
@@ -76,8 +87,10 @@ pub(crate) fn post(
         let (poster, http_agent, https_agent) = match cell.get() {
             Some(made) => made,
             None => {
-                let poster =
-                    Function::new_with_args("request, agent, url, type, body, ms", POST_ONE);
+                let poster = Function::new_with_args(
+                    "request, agent, gzip, url, headers, body, ms, compress",
+                    POST_ONE,
+                );
                 // Sockets stay open between batches; the agent unrefs idle ones, so they never
                 // keep Node alive. As many sockets as the exporter has sends in flight.
                 let options = js_sys::Object::new();
@@ -101,14 +114,17 @@ pub(crate) fn post(
             HTTP_REQUEST.with(|f| f.clone())
         };
         let agent = if tls { https_agent } else { http_agent };
+        let gzip = GZIP.with(|f| f.clone());
         let args = Array::new();
         for arg in [
             &request,
             agent,
+            &gzip,
             &url.into(),
-            &content_type.into(),
+            headers,
             body,
             &JsValue::from_f64(timeout_ms),
+            &JsValue::from_bool(compress),
         ] {
             args.push(arg);
         }
@@ -119,10 +135,12 @@ pub(crate) fn post(
 }
 
 /// Reads a JSON array of bodies on stdin (a string is OTLP/JSON, an array of numbers is
-/// protobuf) and POSTs each to argv[1], each bounded by argv[2] ms; exits 1 if any failed.
+/// protobuf) and POSTs each to argv[1], each bounded by argv[2] ms, with the headers of
+/// argv[3] (JSON), gzipped when argv[4] is "gzip"; exits 1 if any failed.
 #[cfg(feature = "node")]
 const POST_ALL: &str = r#"
-const [url, ms] = process.argv.slice(1);
+const [url, ms, extra, encoding] = process.argv.slice(1);
+const gzip = encoding === "gzip";
 let data = "";
 process.stdin.setEncoding("utf8");
 process.stdin.on("data", (c) => { data += c; });
@@ -130,10 +148,12 @@ process.stdin.on("end", async () => {
   let failed = 0;
   for (const b of JSON.parse(data)) {
     const json = typeof b === "string";
-    const body = json ? b : Uint8Array.from(b);
-    const type = json ? "application/json" : "application/x-protobuf";
+    const raw = json ? b : Uint8Array.from(b);
+    const body = gzip ? require("zlib").gzipSync(raw) : raw;
+    const headers = { ...JSON.parse(extra), "content-type": json ? "application/json" : "application/x-protobuf" };
+    if (gzip) headers["content-encoding"] = "gzip";
     try {
-      const r = await fetch(url, { method: "POST", headers: { "content-type": type }, body,
+      const r = await fetch(url, { method: "POST", headers, body,
                                    signal: AbortSignal.timeout(Number(ms)) });
       if (!r.ok) failed++;
     } catch { failed++; }
@@ -147,6 +167,8 @@ process.stdin.on("end", async () => {
 #[cfg(feature = "node")]
 pub(crate) fn post_synchronously(
     url: &str,
+    headers: &[(String, String)],
+    gzip: bool,
     bodies: &[crate::exporter::Body],
     bound_ms: f64,
 ) -> Result<(), String> {
@@ -165,6 +187,14 @@ pub(crate) fn post_synchronously(
         &JsValue::from_str(url),
     );
     args.push(&JsValue::from_str(&bound_ms.to_string()));
+    let extra: serde_json::Map<String, serde_json::Value> = headers
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::Value::from(v.as_str())))
+        .collect();
+    args.push(&JsValue::from_str(
+        &serde_json::Value::Object(extra).to_string(),
+    ));
+    args.push(&JsValue::from_str(if gzip { "gzip" } else { "none" }));
     let options = Object::new();
     let bodies: Vec<serde_json::Value> = bodies
         .iter()
@@ -191,6 +221,8 @@ pub(crate) fn post_synchronously(
 #[cfg(not(feature = "node"))]
 pub(crate) fn post_synchronously(
     _url: &str,
+    _headers: &[(String, String)],
+    _gzip: bool,
     _bodies: &[crate::exporter::Body],
     _bound_ms: f64,
 ) -> Result<(), String> {

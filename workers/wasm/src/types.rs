@@ -78,6 +78,14 @@ export interface TelemetryOptions {
   enabled?: boolean;
   /** Collector base URL; spans are POSTed to `${endpoint}/v1/traces` (default: OTEL_EXPORTER_OTLP_ENDPOINT, else http://localhost:4318). */
   endpoint?: string;
+  /** The full traces URL, used as given with nothing appended (default: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, else `${endpoint}/v1/traces`). */
+  tracesEndpoint?: string;
+  /** Sent with every request, e.g. `{ authorization: "Bearer …" }` (default: OTEL_EXPORTER_OTLP_HEADERS). */
+  headers?: Record<string, string>;
+  /** Each request gives up after this many ms (default: OTEL_EXPORTER_OTLP_TIMEOUT, else 10000). */
+  timeoutMs?: number;
+  /** "gzip" compresses each request body (zlib in Node, CompressionStream in a browser); default: OTEL_EXPORTER_OTLP_COMPRESSION, else "none". */
+  compression?: "gzip" | "none";
   /** How spans are sent (node:http in Node, fetch in a browser): "http/protobuf" (the default, as OTEL_EXPORTER_OTLP_PROTOCOL's) or "http/json". gRPC is not available. */
   protocol?: "http/protobuf" | "http/json";
   serviceName?: string;

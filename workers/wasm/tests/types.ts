@@ -1,5 +1,15 @@
 // Type-checked with `tsc --noEmit` against the package's .d.ts.
-import { registerHandler, bootstrapWorker, type StepContext, type TaskResult, type TaskTemplate } from "tasker-core-wasm";
+import { registerHandler, bootstrapWorker, type StepContext, type TaskResult, type TaskTemplate, type TelemetryOptions } from "tasker-core-wasm";
+
+// Every export option a hosted backend needs, as the types name them.
+export const hosted: TelemetryOptions = {
+  enabled: true,
+  tracesEndpoint: "https://otlp.example.com/v1/traces",
+  protocol: "http/protobuf",
+  headers: { authorization: "Bearer t0ken" },
+  timeoutMs: 5000,
+  compression: "gzip",
+};
 
 const linear: TaskTemplate = {
   namespace: "linear_workflow",

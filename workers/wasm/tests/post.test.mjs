@@ -1,0 +1,87 @@
+// post.rs: each batch goes with the configured headers, gzipped when asked, to the traces
+// endpoint; a recorder in front of a real collector sees the requests, the collector the spans.
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import { registerHandler, bootstrapWorker } from "tasker-core-wasm";
+import { startCollector } from "./support/collector.mjs";
+import { LINEAR, square } from "./support/templates.mjs";
+
+const collector = await startCollector();
+after(() => collector.stop());
+
+// Records each request (path, headers, first bytes) and passes its body on, unchanged and
+// with its encoding, to the collector's /v1/traces.
+const seen = [];
+const recorder = createServer((req, res) => {
+  const chunks = [];
+  req.on("data", (c) => chunks.push(c));
+  req.on("end", async () => {
+    const body = Buffer.concat(chunks);
+    seen.push({ url: req.url, headers: req.headers, magic: body.subarray(0, 2).toString("hex") });
+    const headers = { "content-type": req.headers["content-type"] };
+    if (req.headers["content-encoding"]) headers["content-encoding"] = req.headers["content-encoding"];
+    const r = await fetch(`${collector.httpEndpoint}/v1/traces`, { method: "POST", headers, body });
+    res.writeHead(r.status, { "content-type": r.headers.get("content-type") ?? "application/x-protobuf" });
+    res.end(Buffer.from(await r.arrayBuffer()));
+  });
+});
+await new Promise((resolve) => recorder.listen(0, "127.0.0.1", resolve));
+after(() => recorder.close());
+const recorderEndpoint = `http://127.0.0.1:${recorder.address().port}`;
+
+registerHandler("square", square);
+
+async function nineSpansArrive(result) {
+  const spans = await collector.waitFor((s) => s.filter((x) => x.traceId === result.traceId).length >= 9);
+  assert.equal(spans.filter((x) => x.traceId === result.traceId).length, 9);
+}
+
+test("the configured headers and gzip reach the collector, which decodes the spans", async () => {
+  seen.length = 0;
+  const worker = await bootstrapWorker({ telemetry: {
+    enabled: true, endpoint: recorderEndpoint, compression: "gzip",
+    headers: { authorization: "Bearer t0ken", "x-tenant": "acme" },
+  } });
+  const result = await worker.runTask(LINEAR, { even_number: 2 });
+  await worker.stop();
+  await nineSpansArrive(result);
+  assert.ok(seen.length > 0);
+  for (const r of seen) {
+    assert.equal(r.url, "/v1/traces");
+    assert.equal(r.headers.authorization, "Bearer t0ken");
+    assert.equal(r.headers["x-tenant"], "acme");
+    assert.equal(r.headers["content-type"], "application/x-protobuf");
+    assert.equal(r.headers["content-encoding"], "gzip");
+    assert.equal(r.magic, "1f8b", "the body is gzip");
+  }
+});
+
+test("OTEL_EXPORTER_OTLP_HEADERS and the traces endpoint, used as given, come from process.env", async () => {
+  seen.length = 0;
+  process.env.OTEL_EXPORTER_OTLP_HEADERS = "x-api-key=s3cret,x-team=core";
+  process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT = `${recorderEndpoint}/ingest/traces`;
+  try {
+    const worker = await bootstrapWorker({ telemetry: { enabled: true } });
+    const result = await worker.runTask(LINEAR, { even_number: 2 });
+    await worker.stop();
+    await nineSpansArrive(result);
+  } finally {
+    delete process.env.OTEL_EXPORTER_OTLP_HEADERS;
+    delete process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+  }
+  assert.ok(seen.length > 0);
+  for (const r of seen) {
+    assert.equal(r.url, "/ingest/traces");
+    assert.equal(r.headers["x-api-key"], "s3cret");
+    assert.equal(r.headers["x-team"], "core");
+    assert.equal(r.headers["content-encoding"], undefined);
+  }
+});
+
+test("a compression other than gzip or none is refused, naming the option", async () => {
+  await assert.rejects(bootstrapWorker({ telemetry: { enabled: true, compression: "br" } }), {
+    code: "CONFIGURATION",
+    message: 'invalid worker configuration: telemetry compression "br" is not gzip or none',
+  });
+});

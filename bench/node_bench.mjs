@@ -1,5 +1,6 @@
 // Node side of `make bench`: prints one JSON object of measurements, using the installed
-// tarball. Modes: run, startup, leak, ffi_floor, otel_sdk (@opentelemetry/sdk-trace-base).
+// tarball. Modes: run, startup, leak, ffi_floor, otel_sdk and otel_sdk_export
+// (@opentelemetry/sdk-trace-base).
 import { createRequire } from "node:module";
 import { readFileSync } from "node:fs";
 
@@ -68,12 +69,16 @@ async function leak() {
   globalThis.gc?.();
   const base = rssKb();
   const rounds = Math.max(1, Math.floor(opt.steps / 1000));
+  const cpu = process.cpuUsage();
   for (let i = 0; i < rounds; i++) await w.runTask(batch, {});
+  await stopQuietly(w);
+  const used = process.cpuUsage(cpu);
   globalThis.gc?.();
   const grown = rssKb() - base;
-  await stopQuietly(w);
   return { steps: rounds * 1000, warmup_steps: (warmup + 1) * 1000, warmup_growth_kb: base - cold,
-           rss_growth_kb: grown, rss_kb: base + grown };
+           rss_growth_kb: grown, rss_kb: base + grown,
+           // Every thread's CPU (V8's GC helpers, libuv's pool) over the steps and the final flush.
+           cpu_us_per_step: (used.user + used.system) / (rounds * 1000) };
 }
 
 async function ffi_floor() {
@@ -108,10 +113,32 @@ async function otel_sdk() {
   return { span_us: perSpan };
 }
 
+// The SDK's spans when they are exported, not only queued: `steps` spans, one attribute
+// each, yielding to the event loop every 100 spans so its batch processor can send; CPU of
+// every thread over the spans and the final flush, and how many the collector accepted.
+async function otel_sdk_export() {
+  const { BasicTracerProvider, BatchSpanProcessor } = require("@opentelemetry/sdk-trace-base");
+  const { OTLPTraceExporter } = require("@opentelemetry/exporter-trace-otlp-http");
+  const exporter = new OTLPTraceExporter({ url: `${opt.endpoint}/v1/traces` });
+  let exported = 0;
+  const send = exporter.export.bind(exporter);
+  exporter.export = (spans, done) => send(spans, (r) => { if (r.code === 0) exported += spans.length; done(r); });
+  const provider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(exporter)] });
+  const tracer = provider.getTracer("bench");
+  const cpu = process.cpuUsage();
+  for (let i = 0; i < opt.steps; i++) {
+    tracer.startSpan("handler", { attributes: { step: i } }).end();
+    if (i % 100 === 99) await new Promise(setImmediate);
+  }
+  await provider.shutdown();
+  const used = process.cpuUsage(cpu);
+  return { spans: opt.steps, exported, cpu_us_per_span: (used.user + used.system) / opt.steps };
+}
+
 // A worker whose collector fell behind still reports its figures, and says so.
 let exportError = null;
 const stopQuietly = async (w) => { try { await w.stop(); } catch (e) { exportError = e.message; } };
-const fns = { run, startup, leak, ffi_floor, otel_sdk };
+const fns = { run, startup, leak, ffi_floor, otel_sdk, otel_sdk_export };
 const out = await fns[mode]();
 if (exportError) out.export_error = exportError;
 console.log("BENCH " + JSON.stringify({ ...out, language: "node", mode, telemetry: !!opt.endpoint, concurrency: opt.concurrency }));

@@ -130,6 +130,7 @@ def measure(runner: Runner, endpoint: str, leak_steps: int) -> Dict[str, Any]:
     for lang in ("python", "node"):
         b[f"otel_sdk_{lang}"] = runner.run(lang, "otel_sdk", endpoint)
     b["sdk_pipeline_rust"] = runner.run("rust", "sdk_pipeline", endpoint, 4, steps=leak_steps)
+    b["otel_sdk_export_node"] = runner.run("node", "otel_sdk_export", endpoint, steps=leak_steps)
     web = ROOT / "target/wasm-pkg/web/tasker_core_wasm_bg.wasm"
     if web.exists():
         import gzip
@@ -238,6 +239,19 @@ def write_markdown(path: Path, r: Dict[str, Any], d: Dict[str, Any], meta: Dict[
                      f"{off['steps']:,} steps, {growth:.1f} MiB on and {off['rss_growth_kb'] / 1024:.1f} MiB off. "
                      "Before issue #15 the figure was taken after a 1,000-step warm-up, which counted V8's "
                      "sizing as growth (81.6 MiB in the last run so measured).")
+        peer = r["baselines"].get("otel_sdk_export_node")
+        if peer and off and "cpu_us_per_step" in node_leak:
+            per_step = node_leak["cpu_us_per_step"] - off["cpu_us_per_step"]
+            spans_per_step = 2 + 1 / 1000
+            L.append(f"\nThe SDK span above is only queued: in that loop its batch processor never runs, and "
+                     "all but its first 2,048 spans are dropped. Spans that are exported cost more: "
+                     f"{peer['cpu_us_per_span']:.1f} µs of CPU each for the SDK ({peer['exported']:,} of "
+                     f"{peer['spans']:,} reached the collector, yielding to the event loop every 100 spans), "
+                     f"against {per_step / spans_per_step:.1f} µs for each of ours, with their attributes and "
+                     f"events ({per_step:.1f} µs a step, on minus off, 100k steps at concurrency 4, "
+                     f"{'none lost' if not node_leak.get('export_error') else node_leak['export_error']}): "
+                     f"{per_step / spans_per_step / peer['cpu_us_per_span']:.2f}× per exported span, "
+                     f"{per_step / peer['cpu_us_per_span']:.2f}× per step.")
     L.append("\n## Baselines\n")
     L.append("| baseline | figure |")
     L.append("|---|---|")

@@ -47,11 +47,12 @@ extern "C" {
 
 /// `(request, agent, gzip, url, headers, body, ms, compress) => Promise<{ ok, status }>`: one
 /// POST (its body gzipped first, on libuv's pool, when `compress`), its response drained so
-/// the socket goes back to the agent, given up after `ms` of silence. It settles as `fetch`
+/// the socket goes back to the agent, given up after `ms` of silence, sent again once if a
+/// reused socket turns out closed. It settles as `fetch`
 /// does for the exporter: resolved with the status, rejected on a network error.
 #[cfg(feature = "node")]
 const POST_ONE: &str = r#"
-const send = (payload) => new Promise((resolve, reject) => {
+const send = (payload, retry = true) => new Promise((resolve, reject) => {
   const length = typeof payload === "string" ? Buffer.byteLength(payload) : payload.length;
   const req = request(url, { method: "POST", agent, headers: { ...headers, "content-length": length } }, (res) => {
     res.on("error", reject);
@@ -59,7 +60,9 @@ const send = (payload) => new Promise((resolve, reject) => {
     res.resume();
   });
   req.setTimeout(ms, () => req.destroy(new Error(`timed out after ${ms} ms`)));
-  req.on("error", reject);
+  // A kept-alive socket the collector closed meanwhile: the request never reached it, so
+  // it is sent once more on a fresh socket (Node's own advice for idempotent requests).
+  req.on("error", (e) => (retry && req.reusedSocket && e.code === "ECONNRESET" ? send(payload, false).then(resolve, reject) : reject(e)));
   req.end(payload);
 });
 if (!compress) return send(body);

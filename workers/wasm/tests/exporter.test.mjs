@@ -2,9 +2,8 @@
 // callback, and what stop reports when it fails.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { createServer } from "node:http";
 import { registerHandler, bootstrapWorker } from "tasker-core-wasm";
-import { startCollector } from "./support/collector.mjs";
+import { startCollector, startReceiver } from "./support/collector.mjs";
 import { LINEAR, square } from "./support/templates.mjs";
 
 const collector = await startCollector();
@@ -13,24 +12,15 @@ after(() => collector.stop());
 // A receiver that accepts only application/x-protobuf, as the OTLP spec allows: anything
 // else is answered 400; protobuf requests go on, unchanged, to the real collector.
 const seenTypes = [];
-const protobufOnly = createServer((req, res) => {
-  const chunks = [];
-  req.on("data", (c) => chunks.push(c));
-  req.on("end", async () => {
-    const type = req.headers["content-type"];
-    seenTypes.push(type);
-    if (type !== "application/x-protobuf") {
-      res.writeHead(400, { "content-type": "text/plain" }).end("only application/x-protobuf is accepted");
-      return;
-    }
-    const r = await fetch(collector.httpEndpoint + req.url, { method: "POST", headers: { "content-type": type }, body: Buffer.concat(chunks) });
-    res.writeHead(r.status, { "content-type": r.headers.get("content-type") ?? "application/x-protobuf" });
-    res.end(Buffer.from(await r.arrayBuffer()));
-  });
+const protobufOnly = await startReceiver(collector, (req, _body, res) => {
+  const type = req.headers["content-type"];
+  seenTypes.push(type);
+  if (type === "application/x-protobuf") return false;
+  res.writeHead(400, { "content-type": "text/plain" }).end("only application/x-protobuf is accepted");
+  return true;
 });
-await new Promise((resolve) => protobufOnly.listen(0, "127.0.0.1", resolve));
 after(() => protobufOnly.close());
-const protobufOnlyEndpoint = `http://127.0.0.1:${protobufOnly.address().port}`;
+const protobufOnlyEndpoint = protobufOnly.endpoint;
 
 test("spans go as http/protobuf by default, to a receiver that accepts nothing else", async () => {
   registerHandler("square", square);
@@ -82,7 +72,7 @@ test("protocol grpc is refused with the protocols the wasm worker speaks", async
   });
 });
 
-test("an exporter callback receives OTLP/JSON batches instead of fetch", async () => {
+test("an exporter callback receives OTLP/JSON batches instead of their being sent", async () => {
   const batches = [];
   registerHandler("square", square);
   const worker = await bootstrapWorker({ telemetry: { exporter: (batch) => { batches.push(batch); } } });

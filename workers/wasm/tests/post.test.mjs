@@ -2,33 +2,21 @@
 // endpoint; a recorder in front of a real collector sees the requests, the collector the spans.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { createServer } from "node:http";
 import { registerHandler, bootstrapWorker } from "tasker-core-wasm";
-import { startCollector } from "./support/collector.mjs";
+import { startCollector, startReceiver } from "./support/collector.mjs";
 import { LINEAR, square } from "./support/templates.mjs";
 
 const collector = await startCollector();
 after(() => collector.stop());
 
-// Records each request (path, headers, first bytes) and passes its body on, unchanged and
-// with its encoding, to the collector's /v1/traces.
+// Records each request (path, headers, first bytes); the collector gets it unchanged.
 const seen = [];
-const recorder = createServer((req, res) => {
-  const chunks = [];
-  req.on("data", (c) => chunks.push(c));
-  req.on("end", async () => {
-    const body = Buffer.concat(chunks);
-    seen.push({ url: req.url, headers: req.headers, magic: body.subarray(0, 2).toString("hex") });
-    const headers = { "content-type": req.headers["content-type"] };
-    if (req.headers["content-encoding"]) headers["content-encoding"] = req.headers["content-encoding"];
-    const r = await fetch(`${collector.httpEndpoint}/v1/traces`, { method: "POST", headers, body });
-    res.writeHead(r.status, { "content-type": r.headers.get("content-type") ?? "application/x-protobuf" });
-    res.end(Buffer.from(await r.arrayBuffer()));
-  });
+const recorder = await startReceiver(collector, (req, body) => {
+  seen.push({ url: req.url, headers: req.headers, magic: body.subarray(0, 2).toString("hex") });
+  return false;
 });
-await new Promise((resolve) => recorder.listen(0, "127.0.0.1", resolve));
 after(() => recorder.close());
-const recorderEndpoint = `http://127.0.0.1:${recorder.address().port}`;
+const recorderEndpoint = recorder.endpoint;
 
 registerHandler("square", square);
 

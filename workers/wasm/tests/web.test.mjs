@@ -2,11 +2,10 @@
 // with fetch, gzipped by the browser, to a real collector.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { createServer } from "node:http";
 import { readFileSync, existsSync } from "node:fs";
 import { join, extname } from "node:path";
 import { execFile } from "node:child_process";
-import { startCollector } from "./support/collector.mjs";
+import { startCollector, startReceiver } from "./support/collector.mjs";
 
 const pkg = process.env.TASKER_WEB_PKG;
 const page = process.env.TASKER_WEB_PAGE;
@@ -33,31 +32,21 @@ try {
 const collector = await startCollector();
 after(() => collector.stop());
 
-/** Serves the bundle, the template and `pages`; records and forwards POST /v1/traces. */
+/** Serves the bundle, the template and `pages`; records POST /v1/traces and passes it on. */
 async function serve(pages, posts) {
-  const server = createServer((req, res) => {
+  return startReceiver(collector, (req, body, res) => {
     const url = new URL(req.url, "http://x").pathname;
     if (req.method === "POST" && url === "/v1/traces") {
-      const chunks = [];
-      req.on("data", (c) => chunks.push(c));
-      req.on("end", async () => {
-        const body = Buffer.concat(chunks);
-        posts.push({ headers: req.headers, magic: body.subarray(0, 2).toString("hex") });
-        const headers = { "content-type": req.headers["content-type"] };
-        if (req.headers["content-encoding"]) headers["content-encoding"] = req.headers["content-encoding"];
-        const r = await fetch(`${collector.httpEndpoint}/v1/traces`, { method: "POST", headers, body });
-        res.writeHead(r.status, { "content-type": "application/x-protobuf" }).end(Buffer.from(await r.arrayBuffer()));
-      });
-      return;
+      posts.push({ headers: req.headers, magic: body.subarray(0, 2).toString("hex") });
+      return false;
     }
-    if (pages[url]) { res.writeHead(200, { "content-type": "text/html" }).end(pages[url]); return; }
+    if (pages[url]) { res.writeHead(200, { "content-type": "text/html" }).end(pages[url]); return true; }
     const file = url.startsWith("/pkg/") ? join(pkg, url.slice(5))
       : url === "/linear_workflow.yaml" ? join(templates, "linear_workflow.yaml") : null;
-    if (!file || !existsSync(file)) { res.writeHead(404).end(); return; }
+    if (!file || !existsSync(file)) { res.writeHead(404).end(); return true; }
     res.writeHead(200, { "content-type": TYPES[extname(file)] || "application/octet-stream" }).end(readFileSync(file));
+    return true;
   });
-  await new Promise((r) => server.listen(0, "127.0.0.1", r));
-  return server;
 }
 
 /** What headless Chromium shows in the page's #result once it settles. */
@@ -78,7 +67,7 @@ test("the web bundle runs linear_workflow in headless Chromium", async () => {
   assert.ok(pkg && existsSync(join(pkg, "tasker_core_wasm.js")), `no web bundle at ${pkg}`);
   const server = await serve({ "/": readFileSync(page), "/index.html": readFileSync(page) }, []);
   try {
-    const result = await resultOf(server.address().port, "/index.html");
+    const result = await resultOf(new URL(server.endpoint).port, "/index.html");
     assert.equal(result.status, "complete");
     assert.deepEqual(result.stepResults, { linear_step_1: 4, linear_step_2: 16, linear_step_3: 256, linear_step_4: 65536 });
     assert.match(result.traceId, /^[0-9a-f]{32}$/);
@@ -91,7 +80,7 @@ test("in a browser, spans go by fetch with the configured headers, gzipped, and 
   const posts = [];
   const server = await serve({ "/export.html": EXPORT_PAGE }, posts);
   try {
-    const result = await resultOf(server.address().port, "/export.html");
+    const result = await resultOf(new URL(server.endpoint).port, "/export.html");
     assert.equal(result.status, "complete");
     const spans = await collector.waitFor((s) => s.filter((x) => x.traceId === result.traceId).length >= 9);
     assert.equal(spans.filter((x) => x.traceId === result.traceId).length, 9);

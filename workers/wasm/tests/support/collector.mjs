@@ -6,6 +6,7 @@ import { readFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openSync } from "node:fs";
+import { createServer as createHttpServer } from "node:http";
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -58,6 +59,30 @@ export async function startCollector() {
     },
     stop: () => child.kill(),
   };
+}
+
+/**
+ * A receiver in front of `collector` on a free loopback port: each request's body is read,
+ * shown to `look(req, body)`, which may answer it itself (return true), and otherwise passed
+ * on unchanged, with its content type and encoding, to the collector's /v1/traces, whose
+ * answer goes back. Resolves to `{ endpoint, close }`.
+ */
+export async function startReceiver(collector, look) {
+  const server = createHttpServer((req, res) => {
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", async () => {
+      const body = Buffer.concat(chunks);
+      if (look(req, body, res)) return;
+      const headers = { "content-type": req.headers["content-type"] };
+      if (req.headers["content-encoding"]) headers["content-encoding"] = req.headers["content-encoding"];
+      const r = await fetch(`${collector.httpEndpoint}/v1/traces`, { method: "POST", headers, body });
+      res.writeHead(r.status, { "content-type": r.headers.get("content-type") ?? "application/x-protobuf" });
+      res.end(Buffer.from(await r.arrayBuffer()));
+    });
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { endpoint: `http://127.0.0.1:${server.address().port}`, close: () => server.close() };
 }
 
 export function parseSpans(text) {

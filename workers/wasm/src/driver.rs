@@ -30,7 +30,7 @@ async fn run_step(ready: ReadyStep, default_timeout: std::time::Duration) -> Ste
     });
     span.in_scope(|| tracing::info!(success = result.success, "step.execution_completed"));
     // A task of thousands of steps never waits on I/O by itself: let the sends in flight move.
-    crate::exporter::relieve().await;
+    crate::exporter::let_sends_move().await;
     result
 }
 

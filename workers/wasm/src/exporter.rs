@@ -76,7 +76,7 @@ struct State {
     failures: Vec<(String, usize)>,
     dropped: u64,
     timer: Option<JsValue>,
-    /// When [`relieve`] last yielded to the event loop (`Date.now()`, ms).
+    /// When [`let_sends_move`] last yielded to the event loop (`Date.now()`, ms).
     last_yield: f64,
     timeout_ms: f64,
     /// Bumped by each `install`: a send of an earlier pipeline that settles late counts for
@@ -331,15 +331,14 @@ pub(crate) fn send_buffered() {
     }
 }
 
-/// Called after each step and between tasks. A stream of tasks that never waits on I/O runs on promise jobs
+/// Called after each step. A stream of tasks that never waits on I/O runs on promise jobs
 /// alone, and the event loop never reaches the sockets: requests in flight are not even
 /// written, their responses never read, and spans pile up until they are dropped. So while
-/// a send is in flight, one task in a millisecond yields a single turn of the event loop
+/// a send is in flight, one step in a millisecond yields a single turn of the event loop
 /// (`setImmediate` in Node, a zero timer elsewhere): a few µs, against a send that would
-/// otherwise wait for the whole stream to end. When the buffer is half full anyway, a few
-/// more turns are given. Bounded: a collector that never answers costs spans (dropped and
-/// counted), never task time.
-pub(crate) async fn relieve() {
+/// otherwise wait for the whole stream to end. A collector that never answers costs at most
+/// that turn a millisecond.
+pub(crate) async fn let_sends_move() {
     let due = STATE.with(|s| {
         let mut s = s.borrow_mut();
         if s.in_flight == 0 {
@@ -358,6 +357,13 @@ pub(crate) async fn relieve() {
             send_buffered();
         }
     }
+}
+
+/// Called between tasks: [`let_sends_move`], and when the buffer is half full anyway, a few
+/// more turns (a few milliseconds at most, so a collector that never answers costs spans,
+/// dropped and counted, never much task time).
+pub(crate) async fn relieve() {
+    let_sends_move().await;
     for _ in 0..4 {
         let backed_up = STATE.with(|s| s.borrow().buffered >= MAX_BUFFERED / 2);
         if !backed_up {

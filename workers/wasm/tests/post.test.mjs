@@ -73,3 +73,31 @@ test("a compression other than gzip or none is refused, naming the option", asyn
     message: 'invalid worker configuration: telemetry compression "br" is not gzip or none',
   });
 });
+
+test("a request on a kept-alive socket the collector closed is sent again on a new one", async () => {
+  // The receiver answers each socket's first request and drops the socket at its second,
+  // as a collector that closed an idle connection while the request was on its way.
+  const requests = new WeakMap();
+  let dropped = 0;
+  const closing = await startReceiver(collector, (req) => {
+    const n = (requests.get(req.socket) ?? 0) + 1;
+    requests.set(req.socket, n);
+    if (n < 2) return false;
+    dropped++;
+    req.socket.destroy();
+    return true;
+  });
+  try {
+    const worker = await bootstrapWorker({ telemetry: { enabled: true, endpoint: closing.endpoint } });
+    const first = await worker.runTask(LINEAR, { even_number: 2 });
+    await worker.flush();
+    const second = await worker.runTask(LINEAR, { even_number: 2 });
+    await worker.flush();
+    await worker.stop();
+    assert.equal(dropped, 1);
+    await nineSpansArrive(first);
+    await nineSpansArrive(second);
+  } finally {
+    closing.close();
+  }
+});

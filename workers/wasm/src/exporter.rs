@@ -1,6 +1,7 @@
-//! Spans out of wasm: OTLP over HTTP, POSTed with `fetch` in protobuf (`http/protobuf`, the
-//! default) or JSON (`http/json`), or handed to a JS callback as an OTLP/JSON object. Both
-//! encodings are the core's (`tasker_shared::otlp`), written in one pass from the spans.
+//! Spans out of wasm: OTLP over HTTP, POSTed ([`crate::post`]: `node:http` in Node, `fetch`
+//! in a browser) in protobuf (`http/protobuf`, the default) or JSON (`http/json`), or handed
+//! to a JS callback as an OTLP/JSON object. Both encodings are the core's
+//! (`tasker_shared::otlp`), written in one pass from the spans.
 //!
 //! The SDK's simple processor blocks on each export, and nothing may block a JS event loop,
 //! so `export` only encodes each span into a buffer (and drops the span, so a backed-up
@@ -14,7 +15,7 @@
 //! every send gives up after the export timeout (`OTEL_EXPORTER_OTLP_TIMEOUT`, 10 s by
 //! default), `stop`/`flush` wait at most 5 s, and a task never waits for the collector.
 //!
-//! Node exits without `stop()`: at `beforeExit` what is buffered is sent (the pending fetch
+//! Node exits without `stop()`: at `beforeExit` what is buffered is sent (the pending request
 //! keeps the process alive until it settles), and at `exit`, which allows only synchronous
 //! code, the unsent batches are POSTed by a short-lived child process that the exit waits
 //! for (at most 5 s). A callback exporter cannot be called synchronously; its unsent spans

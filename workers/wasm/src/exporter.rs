@@ -42,6 +42,7 @@ pub(crate) enum Target {
 }
 
 /// An OTLP/HTTP endpoint and how to send to it (`OTEL_EXPORTER_OTLP_*`, or the options).
+#[derive(Clone)]
 pub(crate) struct Post {
     /// The full traces URL (`/v1/traces` appended to a base endpoint, or the traces endpoint
     /// as given).
@@ -504,7 +505,7 @@ fn unsent_bodies() -> (Vec<Body>, usize) {
 
 fn flush_synchronously() {
     let to = STATE.with(|s| match s.borrow().target.as_ref() {
-        Some(Target::Post(to)) => Some((to.url.clone(), to.headers.clone(), to.gzip)),
+        Some(Target::Post(to)) => Some(to.clone()),
         _ => None,
     });
     let (bodies, count) = unsent_bodies();
@@ -512,9 +513,7 @@ fn flush_synchronously() {
         return;
     }
     let sent = match to {
-        Some((url, headers, gzip)) => {
-            crate::node::post_synchronously(&url, &headers, gzip, &bodies, STOP_FLUSH_MS)
-        }
+        Some(to) => crate::node::post_synchronously(&to, &bodies, STOP_FLUSH_MS),
         None => Err("an exporter callback cannot be called during exit".to_owned()),
     };
     if let Err(reason) = sent {

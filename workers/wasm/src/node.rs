@@ -137,24 +137,20 @@ pub(crate) fn post(
     })
 }
 
-/// Reads a JSON array of bodies on stdin (a string is OTLP/JSON, an array of numbers is
-/// protobuf) and POSTs each to argv[1], each bounded by argv[2] ms, with the headers of
-/// argv[3] (JSON), gzipped when argv[4] is "gzip"; exits 1 if any failed.
+/// Reads a JSON array of requests on stdin, each `{ headers, body }` (a string body is
+/// OTLP/JSON, an array of numbers protobuf), and POSTs each to argv[1], each bounded by argv[2]
+/// ms, its body gzipped first when argv[3] is "gzip"; exits 1 if any failed.
 #[cfg(feature = "node")]
 const POST_ALL: &str = r#"
-const [url, ms, extra, encoding] = process.argv.slice(1);
-const gzip = encoding === "gzip";
+const [url, ms, encoding] = process.argv.slice(1);
 let data = "";
 process.stdin.setEncoding("utf8");
 process.stdin.on("data", (c) => { data += c; });
 process.stdin.on("end", async () => {
   let failed = 0;
-  for (const b of JSON.parse(data)) {
-    const json = typeof b === "string";
-    const raw = json ? b : Uint8Array.from(b);
-    const body = gzip ? require("zlib").gzipSync(raw) : raw;
-    const headers = { ...JSON.parse(extra), "content-type": json ? "application/json" : "application/x-protobuf" };
-    if (gzip) headers["content-encoding"] = "gzip";
+  for (const { headers, body: b } of JSON.parse(data)) {
+    const raw = typeof b === "string" ? b : Uint8Array.from(b);
+    const body = encoding === "gzip" ? require("zlib").gzipSync(raw) : raw;
     try {
       const r = await fetch(url, { method: "POST", headers, body,
                                    signal: AbortSignal.timeout(Number(ms)) });
@@ -165,18 +161,17 @@ process.stdin.on("end", async () => {
 });
 "#;
 
-/// POSTs `bodies` to `url` before this function returns, through a child `node` process
-/// that the caller waits for (at most `bound_ms`): `exit` handlers cannot await a fetch.
+/// POSTs `bodies` to `to` before this function returns, through a child `node` process
+/// that the caller waits for (at most `bound_ms`): `exit` handlers cannot await a request.
 #[cfg(feature = "node")]
 pub(crate) fn post_synchronously(
-    url: &str,
-    headers: &[(String, String)],
-    gzip: bool,
+    to: &crate::exporter::Post,
     bodies: &[crate::exporter::Body],
     bound_ms: f64,
 ) -> Result<(), String> {
     use crate::exporter::Body;
     use js_sys::{Array, Object, Reflect};
+    use serde_json::{Map, Value};
     use wasm_bindgen::JsValue;
 
     let process = Reflect::get(&js_sys::global(), &"process".into()).map_err(|_| "no process")?;
@@ -187,23 +182,23 @@ pub(crate) fn post_synchronously(
     let args = Array::of3(
         &JsValue::from_str("-e"),
         &JsValue::from_str(POST_ALL),
-        &JsValue::from_str(url),
+        &JsValue::from_str(&to.url),
     );
     args.push(&JsValue::from_str(&bound_ms.to_string()));
-    let extra: serde_json::Map<String, serde_json::Value> = headers
-        .iter()
-        .map(|(k, v)| (k.clone(), serde_json::Value::from(v.as_str())))
-        .collect();
-    args.push(&JsValue::from_str(
-        &serde_json::Value::Object(extra).to_string(),
-    ));
-    args.push(&JsValue::from_str(if gzip { "gzip" } else { "none" }));
+    args.push(&JsValue::from_str(if to.gzip { "gzip" } else { "none" }));
     let options = Object::new();
-    let bodies: Vec<serde_json::Value> = bodies
+    let bodies: Vec<Value> = bodies
         .iter()
-        .map(|b| match b {
-            Body::Json(text) => serde_json::Value::from(text.as_str()),
-            Body::Protobuf(bytes) => serde_json::Value::from(bytes.as_slice()),
+        .map(|b| {
+            let headers: Map<String, Value> = crate::post::header_list(to, b)
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), Value::from(v)))
+                .collect();
+            let body = match b {
+                Body::Json(text) => Value::from(text.as_str()),
+                Body::Protobuf(bytes) => Value::from(bytes.as_slice()),
+            };
+            serde_json::json!({ "headers": headers, "body": body })
         })
         .collect();
     let input = serde_json::to_string(&bodies).map_err(|e| e.to_string())?;
@@ -223,9 +218,7 @@ pub(crate) fn post_synchronously(
 
 #[cfg(not(feature = "node"))]
 pub(crate) fn post_synchronously(
-    _url: &str,
-    _headers: &[(String, String)],
-    _gzip: bool,
+    _to: &crate::exporter::Post,
     _bodies: &[crate::exporter::Body],
     _bound_ms: f64,
 ) -> Result<(), String> {

@@ -11,27 +11,37 @@ use tasker_shared::otlp;
 
 use crate::exporter::{Body, Post};
 
-/// The payload as JS sees it, and its content type.
-fn payload(body: &Body) -> (&'static str, JsValue) {
+/// The payload as JS sees it.
+fn payload(body: &Body) -> JsValue {
     match body {
-        Body::Protobuf(bytes) => (
-            otlp::PROTOBUF_CONTENT_TYPE,
-            JsValue::from(js_sys::Uint8Array::from(bytes.as_slice())),
-        ),
-        Body::Json(text) => (otlp::JSON_CONTENT_TYPE, JsValue::from_str(text)),
+        Body::Protobuf(bytes) => JsValue::from(js_sys::Uint8Array::from(bytes.as_slice())),
+        Body::Json(text) => JsValue::from_str(text),
     }
 }
 
 /// The request's headers: the configured ones, then the content type (and encoding), which
-/// they cannot override.
-fn headers(to: &Post, content_type: &str) -> Result<js_sys::Object, JsValue> {
-    let headers = js_sys::Object::new();
-    for (name, value) in &to.headers {
-        Reflect::set(&headers, &name.as_str().into(), &value.as_str().into())?;
-    }
-    Reflect::set(&headers, &"content-type".into(), &content_type.into())?;
+/// they cannot override. The exit flush sends the same ones.
+pub(crate) fn header_list<'a>(to: &'a Post, body: &Body) -> Vec<(&'a str, &'a str)> {
+    let content_type = match body {
+        Body::Protobuf(_) => otlp::PROTOBUF_CONTENT_TYPE,
+        Body::Json(_) => otlp::JSON_CONTENT_TYPE,
+    };
+    let mut list: Vec<(&str, &str)> = to
+        .headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    list.push(("content-type", content_type));
     if to.gzip {
-        Reflect::set(&headers, &"content-encoding".into(), &"gzip".into())?;
+        list.push(("content-encoding", "gzip"));
+    }
+    list
+}
+
+fn headers(to: &Post, body: &Body) -> Result<js_sys::Object, JsValue> {
+    let headers = js_sys::Object::new();
+    for (name, value) in header_list(to, body) {
+        Reflect::set(&headers, &name.into(), &value.into())?;
     }
     Ok(headers)
 }
@@ -39,9 +49,8 @@ fn headers(to: &Post, content_type: &str) -> Result<js_sys::Object, JsValue> {
 /// Node: `node:http(s)` on a kept-alive socket (see [`crate::node`] for why not `fetch`).
 #[cfg(feature = "node")]
 pub(crate) fn post(to: &Post, body: &Body, timeout_ms: f64) -> Result<Promise, JsValue> {
-    let (content_type, payload) = payload(body);
-    let headers = headers(to, content_type)?;
-    crate::node::post(&to.url, &headers, &payload, to.gzip, timeout_ms)
+    let headers = headers(to, body)?;
+    crate::node::post(&to.url, &headers, &payload(body), to.gzip, timeout_ms)
 }
 
 #[cfg(not(feature = "node"))]
@@ -68,8 +77,8 @@ pub(crate) fn post(to: &Post, body: &Body, timeout_ms: f64) -> Result<Promise, J
         })?;
     let init = js_sys::Object::new();
     Reflect::set(&init, &"method".into(), &"POST".into())?;
-    let (content_type, payload) = payload(body);
-    let headers: JsValue = headers(to, content_type)?.into();
+    let payload = payload(body);
+    let headers: JsValue = headers(to, body)?.into();
     Reflect::set(&init, &"headers".into(), &headers)?;
     // AbortSignal.timeout ends a request the collector never answers (Node 18+, browsers).
     if let Some(signal) = Reflect::get(&global, &"AbortSignal".into())

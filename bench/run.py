@@ -542,16 +542,15 @@ FINDINGS = [
     "the Rust worker outran the SDK's export thread in the 100k-step run at concurrency 4 (7-36k "
     "of 202k spans dropped across runs). It no longer does over OTLP/HTTP; a worker starved of "
     "CPU (seen once with a CI build running beside it: 2,174 of 202,101 dropped) still can, and "
-    "each loss is counted and reported by `stop`. Node still drops some in the round-trip runs "
-    "(the list below the memory table): its sends complete only when a task yields to the event "
-    "loop.",
-    "- **RSS growth over 100k steps with telemetry on** is met for Rust, Ruby and Python "
-    "(the table above; 1-6 MiB). Node grows most, and most of it is not telemetry: with "
-    "telemetry off the same 100k steps grow RSS ~35 MiB (V8's young generation growing to its "
-    "limit; ~11 MiB with `--max-semi-space-size=1`), with a callback exporter ~44 MiB with the "
-    "wasm memory flat, and with `fetch` ~75-85 MiB, of which the wasm memory is ~16 MiB (encoded "
-    "spans waiting while sends are backed up, and the bodies in flight) and the rest undici's "
-    "and V8's high-water marks (`process.memoryUsage()` per 20k steps, issue #15).",
+    "each loss is counted and reported by `stop`. Node no longer drops any in its round-trip "
+    "runs (the first finding).",
+    "- **RSS growth over 100k steps with telemetry on** is a few MiB for every worker (the table "
+    "above; Ruby's sits near the 5 MB line and crosses it in some runs). Node's is taken after "
+    "V8's warm-up (above). Taken after 1,000 steps, as before issue #15, most of Node's growth "
+    "was not telemetry: telemetry off grew ~35 MiB (V8's young generation growing to its limit; "
+    "~11 MiB with `--max-semi-space-size=1`), a callback exporter ~44 MiB with the wasm memory "
+    "flat, and `fetch` ~75-85 MiB, of which undici's and V8's high-water marks were most "
+    "(`process.memoryUsage()` per 20k steps).",
     "- **Phase 1**: the extensions alone load and start console logging in under 1 ms (Ruby, "
     "Python): met; the packages' whole `require`/`import` and Node's module load are mostly the "
     "host's own standard library and the wasm module's compile: missed.",

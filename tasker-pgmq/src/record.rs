@@ -146,8 +146,12 @@ where
     };
     loop {
         let result = execute(ready).await;
+        let status = if result.success { "success" } else { "failure" };
         let keep = !shared.stopping.get();
         let (handled, next) = record_retrying(shared, &claimed, result, keep).await?;
+        if let Handled::Recorded = handled {
+            shared.metrics.recorded(&claimed.queue, status);
+        }
         shared.count(&handled);
         let Some(next) = next else {
             return Ok(());
@@ -194,6 +198,7 @@ async fn first(
         let (handled, _) = record_retrying(shared, &claimed, lost, false).await?;
         if let Handled::Recorded = handled {
             shared.metrics.worker_lost(&claimed.queue);
+            shared.metrics.recorded(&claimed.queue, "failure");
         }
         shared.report.borrow_mut().redelivered += 1;
         return Ok(None);

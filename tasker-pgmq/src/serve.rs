@@ -47,6 +47,7 @@ where
     let claiming = claim_pool(pool, &options);
     let queues: Vec<(String, String)> = options.queues.iter().cloned().zip(names.clone()).collect();
     let metrics = ServeMetrics::new();
+    metrics.declare(&queues);
     let mut sample_at = tokio::time::Instant::now();
     let mut relisten_at = tokio::time::Instant::now() + RELISTEN;
     let mut listener = if options.notify {

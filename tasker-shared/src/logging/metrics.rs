@@ -11,7 +11,8 @@ use std::sync::{Arc, OnceLock, Weak};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use opentelemetry::metrics::{Meter, MeterProvider as _};
+use opentelemetry::KeyValue;
+use opentelemetry::metrics::{Meter, MeterProvider as _, ObservableCounter};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::reader::MetricReader;
@@ -24,6 +25,8 @@ use super::{TelemetryConfig, TelemetryError};
 struct Metrics {
     provider: SdkMeterProvider,
     reader: Arc<ManualReader>,
+    /// `tasker.telemetry.spans`, read from the export accounting at each collection.
+    _spans: ObservableCounter<u64>,
     #[cfg(not(target_arch = "wasm32"))]
     push: Mutex<Option<push::Pusher>>,
 }
@@ -45,12 +48,35 @@ fn metrics() -> &'static Metrics {
             "OpenTelemetry Prometheus text exporter initialized"
         );
         Metrics {
+            _spans: span_outcomes(&provider),
             provider,
             reader,
             #[cfg(not(target_arch = "wasm32"))]
             push: Mutex::new(None),
         }
     })
+}
+
+/// Every span's fate as a counter, so a dashboard can alert on lost spans: the same counts
+/// `telemetry_stats()` returns, by `outcome` (`exported`, `failed`, `dropped` for a full
+/// export queue, `dropped_before_bootstrap` for a full pre-bootstrap buffer).
+fn span_outcomes(provider: &SdkMeterProvider) -> ObservableCounter<u64> {
+    provider
+        .meter("tasker-shared")
+        .u64_observable_counter("tasker.telemetry.spans")
+        .with_description("Spans ended by this process, by what became of them")
+        .with_callback(|observer| {
+            let s = super::telemetry_stats();
+            for (outcome, n) in [
+                ("exported", s.spans_exported),
+                ("failed", s.spans_failed),
+                ("dropped", s.spans_dropped),
+                ("dropped_before_bootstrap", s.spans_dropped_before_bootstrap),
+            ] {
+                observer.observe(n, &[KeyValue::new("outcome", outcome)]);
+            }
+        })
+        .build()
 }
 
 /// The process-wide meter provider (also installed as the OpenTelemetry global).

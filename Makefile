@@ -85,9 +85,9 @@ test: setup build test-rust test-wasm test-ruby test-python test-polyglot bench-
 test-rust: ## Rust unit, integration and real-collector tests
 	ROTEL_AGENT=$(ROOT)/scripts/rotel-agent $(CARGO) test --workspace --no-fail-fast
 
-test-polyglot: ruby-install $(PY_TEST_VENV)/bin/python ## Ruby, Python and Rust processes serving one PostgreSQL, on the installed gem and wheel
+test-polyglot: ruby-install $(PY_TEST_VENV)/bin/python ## Ruby, Python and Rust processes serving one PostgreSQL, on the installed gem and wheel (and docker/'s services, run as processes)
 	ROTEL_AGENT=$(ROOT)/scripts/rotel-agent TASKER_GEM_HOME=$(RUBY_GEM_HOME) TASKER_PYTHON=$(PY_TEST_VENV)/bin/python \
-	  $(CARGO) test -p tasker-worker-rust --features polyglot --test polyglot -- --test-threads 2
+	  $(CARGO) test -p tasker-worker-rust --features polyglot --test polyglot --test docker_stack -- --test-threads 2
 
 test-wasm: setup-rust test-wasm-js ## tasker-shared builds for wasm32; the npm package's tests
 	$(CARGO) check -p tasker-shared --target $(WASM)

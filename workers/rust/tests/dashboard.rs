@@ -10,7 +10,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
 
-use common::{get, migrated, sample, serve_on, submit, template_file, terminate, wait_until};
+use common::{
+    Reaped, get, migrated, sample, serve_on, submit, template_file, terminate, wait_until,
+};
 use serde_json::Value;
 use tasker_testkit::free_port;
 
@@ -85,7 +87,7 @@ fn every_metric_and_label_the_dashboard_queries_is_served_by_a_running_worker() 
         serde_json::from_str(&docker_file("grafana/tasker-dashboard.json")).expect("JSON");
     let (pg, env) = migrated(&["dash_q"]);
     let addr = free_port();
-    let server = serve_on(&env, "dash_q", "dashboard-check", addr);
+    let server = Reaped::new(serve_on(&env, "dash_q", "dashboard-check", addr));
     let template = template_file(
         "dash.yaml",
         "namespace: dash\nname: one\nsteps:\n  - {name: sq, handler: square, queue: dash_q}\n",
@@ -168,7 +170,7 @@ fn every_metric_and_label_the_dashboard_queries_is_served_by_a_running_worker() 
         Some(0.0),
         "{text}"
     );
-    assert_eq!(terminate(server)["recorded"], 1);
+    assert_eq!(terminate(server.take())["recorded"], 1);
     drop(pg);
 }
 

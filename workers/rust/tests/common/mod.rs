@@ -198,3 +198,27 @@ pub fn submit_traced(
     let field = |k: &str| submitted[k].as_str().expect(k).to_owned();
     (field("task_uuid"), field("trace_id"))
 }
+
+/// A child process killed when the guard drops: a test that fails part-way must not leave
+/// serving workers behind (they would hold the test harness's output pipe open).
+pub struct Reaped(Option<Child>);
+
+impl Reaped {
+    pub fn new(child: Child) -> Self {
+        Self(Some(child))
+    }
+
+    /// The child, no longer killed on drop (to stop it the way the test means to).
+    pub fn take(mut self) -> Child {
+        self.0.take().expect("a child")
+    }
+}
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}

@@ -5,7 +5,7 @@
 
 FROM rust:1.95.0-bookworm AS build
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends python3-venv \
+    && apt-get install -y --no-install-recommends python3 python3-venv \
     && rm -rf /var/lib/apt/lists/* \
     && python3 -m venv /opt/maturin \
     && /opt/maturin/bin/pip install --no-cache-dir "maturin==1.16.0"

@@ -179,13 +179,8 @@ fn the_compose_services_run_as_written_complete_the_example_task_as_one_trace() 
     }
     terminate(rust.expect("the rust worker"));
 
-    let spans = collector.wait_for(Duration::from_secs(20), |s| {
-        s.iter()
-            .filter(|x| x.trace_id == trace_id && x.name == "worker.step_completion_received")
-            .count()
-            >= 3
-    });
-    let mine: Vec<_> = spans.iter().filter(|s| s.trace_id == trace_id).collect();
+    let spans = common::trace_of(&collector, &trace_id, 3);
+    let mine: Vec<_> = spans.iter().collect();
     let roots: Vec<_> = mine
         .iter()
         .filter(|s| s.name == "worker.task_execution")

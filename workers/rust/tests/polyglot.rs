@@ -205,13 +205,8 @@ fn a_task_across_ruby_python_and_rust_processes_completes_as_one_trace() {
     }
     common::terminate(rust);
 
-    let spans = collector.wait_for(Duration::from_secs(20), |s| {
-        s.iter()
-            .filter(|x| x.trace_id == trace_id && x.name == "worker.step_completion_received")
-            .count()
-            >= 3
-    });
-    let mine: Vec<_> = spans.iter().filter(|s| s.trace_id == trace_id).collect();
+    let spans = common::trace_of(&collector, &trace_id, 3);
+    let mine: Vec<_> = spans.iter().collect();
     let named = |n: &str| mine.iter().filter(|s| s.name == n).collect::<Vec<_>>();
     let roots = named("worker.task_execution");
     assert_eq!(roots.len(), 1, "{mine:#?}");

@@ -222,3 +222,22 @@ impl Drop for Reaped {
         }
     }
 }
+
+/// The spans of trace `trace_id` at `collector`, once `completions` of its steps have
+/// exported their `worker.step_completion_received` (at most 20 s).
+pub fn trace_of(
+    collector: &tasker_testkit::Collector,
+    trace_id: &str,
+    completions: usize,
+) -> Vec<tasker_testkit::CollectedSpan> {
+    let spans = collector.wait_for(Duration::from_secs(20), |s| {
+        s.iter()
+            .filter(|x| x.trace_id == trace_id && x.name == "worker.step_completion_received")
+            .count()
+            >= completions
+    });
+    spans
+        .into_iter()
+        .filter(|s| s.trace_id == trace_id)
+        .collect()
+}

@@ -91,12 +91,13 @@ class FailureSemanticsTest < Minitest::Test
     assert_equal "timeout must be a number of seconds or nil, got String", error.message
   end
 
+  # Ctrl-C comes from outside the process (the terminal), so the test sends SIGINT from
+  # its own process once the handler has started, as a terminal would.
   CTRL_C = <<~RUBY
     require "tasker_core"
-    started = Queue.new
-    TaskerCore.register_handler("blocks") { |_ctx| started << true; sleep 60 }
+    $stdout.sync = true
+    TaskerCore.register_handler("blocks") { |_ctx| puts "started"; sleep 60 }
     w = TaskerCore.bootstrap_worker(concurrency: 2, telemetry: { enabled: false })
-    Thread.new { started.pop; sleep 0.2; Process.kill("INT", Process.pid) }
     begin
       w.run_task({ namespace: "rb", name: "ctrl_c", steps: [{ name: "s", handler: "blocks" }] }, timeout: 30)
     rescue Interrupt
@@ -107,9 +108,17 @@ class FailureSemanticsTest < Minitest::Test
   RUBY
 
   def test_ctrl_c_cancels_the_callers_task_so_stop_does_not_wait_for_its_steps
-    out, err, status = TestSupport.ruby(CTRL_C, "RUST_LOG" => "info")
+    env = { "NO_COLOR" => "1", "RUST_LOG" => "info" }
+    out, err, status = Open3.popen3(env, RbConfig.ruby, "-e", CTRL_C) do |stdin, stdout, stderr, waiter|
+      stdin.close
+      errors = Thread.new { stderr.read }
+      started = stdout.gets
+      sleep 0.2
+      Process.kill("INT", waiter.pid)
+      [started.to_s + stdout.read, errors.value, waiter.value]
+    end
     assert status.success?, err
-    assert_equal %w[interrupted stopped], out.split
+    assert_equal %w[started interrupted stopped], out.split
     assert_includes err, "task.cancelled: its caller stopped waiting"
     assert_includes err, "cancelled_steps=1"
     stopped = err.lines.find { |l| l.include?("Worker stopped") }

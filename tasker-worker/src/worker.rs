@@ -358,14 +358,21 @@ impl Worker {
     /// in-flight steps, fails what is left as `worker_stopped`, stops HTTP, and flushes
     /// telemetry. A worker that owns its runtime also shuts telemetry and the runtime down.
     /// Idempotent; every other call afterwards fails with [`TaskerError::Stopped`].
-    pub fn stop(&self) -> TaskerResult<()> {
+    ///
+    /// Telemetry that could not be exported does not fail the stop: the report says what was
+    /// lost and why (logged once as a WARN), and `report.into_result()` makes it an error
+    /// for a caller who wants that. The only error is a caller's: a stop in a forked child.
+    pub fn stop(&self) -> TaskerResult<logging::TelemetryReport> {
         if self.inner.forked.load(Ordering::Acquire) {
             return Err(TaskerError::Forked {
                 parent_pid: self.inner.pid,
             });
         }
         if self.inner.stopped.swap(true, Ordering::AcqRel) {
-            return Ok(());
+            return Ok(logging::TelemetryReport {
+                stats: logging::telemetry_stats(),
+                error: None,
+            });
         }
         tracing::info!(worker_id = %self.worker_id(), "Worker stopping");
         // Serving loops stop claiming first; the steps they hold drain with the rest.
@@ -406,9 +413,9 @@ impl Worker {
             .unwrap_or_else(PoisonError::into_inner)
             .take();
         let telemetry = if runtime.is_some() {
-            logging::shutdown_telemetry()
+            logging::shutdown_report()
         } else {
-            logging::flush_telemetry()
+            logging::flush_report()
         };
         if let Some(rt) = runtime {
             if Handle::try_current().is_ok() {
@@ -418,7 +425,7 @@ impl Worker {
             }
         }
         tracing::info!(worker_id = %self.worker_id(), abandoned_steps = abandoned, "Worker stopped");
-        telemetry.map_err(TaskerError::from)
+        Ok(telemetry)
     }
 }
 

@@ -28,6 +28,7 @@ mod json;
 mod late_bound;
 pub mod metrics;
 mod prometheus;
+mod report;
 mod stats;
 mod subscriber;
 #[cfg(not(target_arch = "wasm32"))]
@@ -42,6 +43,7 @@ use opentelemetry_sdk::trace::{SdkTracerProvider, SpanExporter, SpanProcessor};
 
 pub use config::{Compression, LogFormat, OtlpProtocol, SamplerConfig, TelemetryConfig, TlsFiles};
 use late_bound::{LateBound, LateBoundSampler};
+pub use report::TelemetryReport;
 pub use stats::TelemetryStats;
 pub use subscriber::{ConsoleSink, set_console_sink};
 
@@ -249,11 +251,12 @@ fn attach(
 }
 
 /// Exports everything ended so far. Bounded: the SDK waits at most 5 s for the exporter.
-/// Reports spans that could not be exported, or were dropped for a full export queue, since
-/// the last flush or shutdown.
-pub fn flush_telemetry() -> Result<(), TelemetryError> {
+/// Never fails: spans that could not be exported, or were dropped for a full export queue,
+/// since the last flush or shutdown are named in the report's `error` and logged once as a
+/// WARN.
+pub fn flush_report() -> TelemetryReport {
     let Some(t) = TELEMETRY.get() else {
-        return Ok(());
+        return TelemetryReport::default();
     };
     let spans = match t.late.active() {
         Some(p) => stats::report(p.force_flush().map_err(|e| late_bound::describe(&e)), false)
@@ -261,14 +264,20 @@ pub fn flush_telemetry() -> Result<(), TelemetryError> {
         None => Ok(()),
     };
     let metrics = metrics::flush();
-    spans.and(metrics)
+    TelemetryReport::new(spans.and(metrics), telemetry_stats()).warn_if_lost("flush")
+}
+
+/// [`flush_report`], with a loss as the error: for callers that treat it as one (tests, a
+/// strict stop).
+pub fn flush_telemetry() -> Result<TelemetryStats, TelemetryError> {
+    flush_report().into_result()
 }
 
 /// Flushes and stops export within [`SHUTDOWN_TIMEOUT`]. Console logging keeps working; a
-/// later phase 2 may attach again. Idempotent.
-pub fn shutdown_telemetry() -> Result<(), TelemetryError> {
+/// later phase 2 may attach again. Idempotent. Never fails, as [`flush_report`].
+pub fn shutdown_report() -> TelemetryReport {
     let Some(t) = TELEMETRY.get() else {
-        return Ok(());
+        return TelemetryReport::default();
     };
     t.sampler.set(None);
     let had = t
@@ -286,22 +295,21 @@ pub fn shutdown_telemetry() -> Result<(), TelemetryError> {
         None => Ok(()),
     };
     let metrics = metrics::shutdown();
+    let report =
+        TelemetryReport::new(spans.and(metrics), telemetry_stats()).warn_if_lost("shutdown");
     if had.is_some() {
-        match &spans {
-            Ok(()) => tracing::info!(
-                target: "tasker_shared::logging",
-                flushed = true,
-                "OpenTelemetry export shut down; console logging continues"
-            ),
-            Err(e) => tracing::warn!(
-                target: "tasker_shared::logging",
-                flushed = false,
-                error = %e,
-                "OpenTelemetry export shut down; console logging continues"
-            ),
-        }
+        tracing::info!(
+            target: "tasker_shared::logging",
+            flushed = report.is_complete(),
+            "OpenTelemetry export shut down; console logging continues"
+        );
     }
-    spans.and(metrics)
+    report
+}
+
+/// [`shutdown_report`], with a loss as the error.
+pub fn shutdown_telemetry() -> Result<TelemetryStats, TelemetryError> {
+    shutdown_report().into_result()
 }
 
 /// Call in a forked child. The parent's exporter thread does not exist there, so its pipeline

@@ -10,6 +10,7 @@ use tasker_shared::workflow::TaskTemplate;
 use tasker_worker::Worker;
 
 use crate::errors::PyHost;
+use crate::ffi_logging::report_to_py;
 use crate::{bridge, conversions, errors};
 
 /// The Python-side handle on the process worker.
@@ -106,11 +107,15 @@ impl PyWorker {
         self.0.stop_serving();
     }
 
-    /// Drains in-flight steps and flushes telemetry.
-    fn stop(&self, py: Python<'_>) -> PyResult<()> {
+    /// Drains in-flight steps and flushes telemetry; returns the telemetry report's fields
+    /// (raises only for a caller's error, or a loss when `strict`).
+    #[pyo3(signature = (strict = false))]
+    fn stop(&self, py: Python<'_>, strict: bool) -> PyResult<Py<PyAny>> {
         errors::guard(py, || {
-            py.detach(|| self.0.stop())
-                .map_err(|e| errors::to_py(py, e))
+            let report = py
+                .detach(|| self.0.stop())
+                .map_err(|e| errors::to_py(py, e))?;
+            report_to_py(py, report, strict)
         })
     }
 

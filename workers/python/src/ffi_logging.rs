@@ -66,19 +66,30 @@ fn telemetry_state() -> &'static str {
 }
 
 #[pyfunction]
-fn flush_telemetry(py: Python<'_>) -> PyResult<()> {
+#[pyo3(signature = (strict = false))]
+fn flush_telemetry(py: Python<'_>, strict: bool) -> PyResult<Py<PyAny>> {
     errors::guard(py, || {
-        py.detach(logging::flush_telemetry)
-            .map_err(|e| errors::to_py(py, e.into()))
+        report_to_py(py, py.detach(logging::flush_report), strict)
     })
 }
 
 #[pyfunction]
-fn shutdown_telemetry(py: Python<'_>) -> PyResult<()> {
+#[pyo3(signature = (strict = false))]
+fn shutdown_telemetry(py: Python<'_>, strict: bool) -> PyResult<Py<PyAny>> {
     errors::guard(py, || {
-        py.detach(logging::shutdown_telemetry)
-            .map_err(|e| errors::to_py(py, e.into()))
+        report_to_py(py, py.detach(logging::shutdown_report), strict)
     })
+}
+
+/// A telemetry report as a dict of its fields, or the loss raised when `strict`.
+pub(crate) fn report_to_py(
+    py: Python<'_>,
+    report: logging::TelemetryReport,
+    strict: bool,
+) -> PyResult<Py<PyAny>> {
+    use tasker_shared::host::report::{Case, outcome};
+    let fields = outcome(report, strict, Case::Snake).map_err(|e| errors::to_py(py, e.into()))?;
+    conversions::to_py(py, &fields)
 }
 
 /// In a forked child: abandon the parent's worker and exporter threads (they do not exist

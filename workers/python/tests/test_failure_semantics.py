@@ -149,16 +149,16 @@ w = tasker_core.bootstrap_worker(concurrency=2, telemetry={"enabled": True, "end
 t = {"namespace": "py", "name": "silent", "steps": [{"name": f"s{i}", "handler": "noop"} for i in range(9)]}
 for _ in range(10):
     assert w.run_task(t).is_complete
-for call in (tasker_core._native.flush_telemetry, w.stop):
+for call in (tasker_core.flush_telemetry, w.stop):
     try:
-        call()
+        call(raise_on_telemetry_error=True)
         print("no error")
     except tasker_core.TelemetryError as e:
         print(e)
 """
 
 
-def test_a_collector_that_never_answers_times_out_flush_and_stop_with_every_lost_span_counted() -> None:
+def test_a_strict_flush_and_stop_against_a_collector_that_never_answers_raise_with_every_lost_span_counted() -> None:
     # 10 tasks of 9 steps: 190 spans against an export queue of 64 and one export at a time.
     # The export timeout outlasts both 5 s bounds, so the export is still waiting at each.
     # The batch being sent has left the queue, so 64 to 128 spans wait and the rest drop.
@@ -175,3 +175,32 @@ def test_a_collector_that_never_answers_times_out_flush_and_stop_with_every_lost
     assert 64 <= waiting <= 128, flush
     assert stop == ("shutting telemetry down failed: timed out after 5000 ms; "
                     f"{waiting} span(s) still waiting for the collector were lost")
+
+
+COLLECTOR_DOWN = r"""
+import socket
+import tasker_core
+port = socket.socket(); port.bind(("127.0.0.1", 0)); free = port.getsockname()[1]; port.close()
+tasker_core.register_handler("noop", lambda ctx: 1)
+w = tasker_core.bootstrap_worker(telemetry={"enabled": True, "endpoint": f"http://127.0.0.1:{free}"})
+assert w.run_task({"namespace": "py", "name": "down", "steps": [{"name": "a", "handler": "noop"}]}).is_complete
+report = w.stop()
+print(report.spans_exported, report.spans_failed, report.spans_dropped, report.complete)
+print(report.error)
+print(w.stop().error)
+"""
+
+
+def test_stop_against_a_collector_that_is_down_returns_the_loss_and_warns_once() -> None:
+    out = run_python(COLLECTOR_DOWN)
+    assert out.returncode == 0, out.stderr
+    counts, error, again = out.stdout.strip().splitlines()
+    assert counts == "0 3 0 False"
+    assert re.fullmatch(r"shutting telemetry down failed: 3 span\(s\) could not be exported: "
+                        r"cannot reach http://127\.0\.0\.1:\d+/v1/traces: .+", error), error
+    assert again == "None"  # a second stop reports nothing new
+    warns = [line for line in out.stderr.splitlines() if " WARN " in line]
+    assert len(warns) == 1, out.stderr
+    assert "Telemetry was not fully exported; nothing else failed" in warns[0]
+    assert "spans_failed=3" in warns[0] and "operation=\"shutdown\"" in warns[0], warns[0]
+    assert "Traceback" not in out.stderr

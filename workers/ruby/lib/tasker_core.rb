@@ -16,6 +16,7 @@ require_relative "tasker_core/step_context"
 require_relative "tasker_core/step_handler"
 require_relative "tasker_core/handler_registry"
 require_relative "tasker_core/task_result"
+require_relative "tasker_core/telemetry_report"
 require_relative "tasker_core/event_bridge"
 require_relative "tasker_core/deadline"
 require_relative "tasker_core/subscriber"
@@ -114,17 +115,28 @@ module TaskerCore
       @logger ||= Tracing::Logger.new
     end
 
-    # Stops the worker (draining in-flight steps) and flushes telemetry. Runs at exit.
-    # @return [void]
+    # Exports every span ended so far (bounded, 5 s) and reports what telemetry did. Lost
+    # spans are counted and named in the report, and logged once as a WARN, not raised.
+    # @param raise_on_telemetry_error [Boolean] raise {TelemetryError} for lost spans instead
+    # @return [TelemetryReport]
+    # @raise [TelemetryError] only with +raise_on_telemetry_error: true+, when spans were lost
+    def flush_telemetry(raise_on_telemetry_error: false)
+      TelemetryReport.from_native(Native.flush_telemetry(raise_on_telemetry_error))
+    end
+
+    # Stops the worker (draining in-flight steps) and flushes telemetry. Runs at exit. Never
+    # raises for telemetry: lost spans are counted in the report and logged once as a WARN.
+    # @return [TelemetryReport, nil] nil when the worker could not be stopped here
     def shutdown
       w = @worker
       if w && !w.stopped?
         w.stop
       else
-        Native.shutdown_telemetry
+        TelemetryReport.from_native(Native.shutdown_telemetry(false))
       end
     rescue Error => e
       warn("tasker-core: shutdown: #{e.message}")
+      nil
     end
 
     private
@@ -152,4 +164,4 @@ module TaskerCore
 end
 
 # Flush telemetry at exit even if no worker was ever bootstrapped (phase-1 spans).
-at_exit { TaskerCore::Native.shutdown_telemetry rescue nil } # rubocop:disable Style/RescueModifier
+at_exit { TaskerCore::Native.shutdown_telemetry(false) rescue nil } # rubocop:disable Style/RescueModifier

@@ -135,15 +135,15 @@ class FailureSemanticsTest < Minitest::Test
     w = TaskerCore.bootstrap_worker(concurrency: 2, telemetry: { enabled: true, endpoint: "http://127.0.0.1:\#{server.addr[1]}" })
     t = { namespace: "rb", name: "silent", steps: (0...9).map { |i| { name: "s\#{i}", handler: "noop" } } }
     10.times { raise "incomplete" unless w.run_task(t).complete? }
-    [-> { TaskerCore::Native.flush_telemetry }, -> { w.stop }].each do |call|
-      call.call
+    [TaskerCore.method(:flush_telemetry), w.method(:stop)].each do |call|
+      call.call(raise_on_telemetry_error: true)
       puts "no error"
     rescue TaskerCore::TelemetryError => e
       puts e.message
     end
   RUBY
 
-  def test_a_collector_that_never_answers_times_out_flush_and_stop_with_every_lost_span_counted
+  def test_a_strict_flush_and_stop_against_a_collector_that_never_answers_raise_with_every_lost_span_counted
     # 10 tasks of 9 steps: 190 spans against an export queue of 64 and one export at a time.
     # The export timeout outlasts both 5 s bounds, so the export is still waiting at each.
     # The batch being sent has left the queue, so 64 to 128 spans wait and the rest drop.
@@ -159,5 +159,34 @@ class FailureSemanticsTest < Minitest::Test
     assert_includes 64..128, waiting, flush
     assert_equal "shutting telemetry down failed: timed out after 5000 ms; #{waiting} span(s) still waiting for the collector " \
                  "were lost", stop
+  end
+
+  COLLECTOR_DOWN = <<~RUBY
+    require "socket"
+    require "tasker_core"
+    port = TCPServer.new("127.0.0.1", 0)
+    free = port.addr[1]
+    port.close
+    TaskerCore.register_handler("noop") { |_ctx| 1 }
+    w = TaskerCore.bootstrap_worker(telemetry: { enabled: true, endpoint: "http://127.0.0.1:\#{free}" })
+    raise "incomplete" unless w.run_task({ namespace: "rb", name: "down", steps: [{ name: "a", handler: "noop" }] }).complete?
+    report = w.stop
+    puts [report.spans_exported, report.spans_failed, report.spans_dropped, report.complete?].join(" ")
+    puts report.error
+    puts w.stop.error.inspect
+  RUBY
+
+  def test_stop_against_a_collector_that_is_down_returns_the_loss_and_warns_once
+    out, err, status = TestSupport.ruby(COLLECTOR_DOWN)
+    assert status.success?, err
+    counts, error, again = out.lines.map(&:chomp)
+    assert_equal "0 3 0 false", counts
+    assert_match %r{\Ashutting telemetry down failed: 3 span\(s\) could not be exported: cannot reach http://127\.0\.0\.1:\d+/v1/traces: .+\z}, error
+    assert_equal "nil", again # a second stop reports nothing new
+    warns = err.lines.grep(/ WARN /)
+    assert_equal 1, warns.size, err
+    assert_includes warns.first, "Telemetry was not fully exported; nothing else failed"
+    assert_includes warns.first, "spans_failed=3"
+    assert_includes warns.first, 'operation="shutdown"'
   end
 end

@@ -186,8 +186,15 @@ fn worker(endpoint: Option<&str>, concurrency: usize) -> RustWorker {
 static EXPORT_ERROR: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
 fn stop(w: &RustWorker) {
-    if let Err(e) = w.stop() {
-        let _ = EXPORT_ERROR.set(e.to_string());
+    match w.stop() {
+        Ok(report) => {
+            if let Some(e) = report.error {
+                let _ = EXPORT_ERROR.set(e.to_string());
+            }
+        }
+        Err(e) => {
+            let _ = EXPORT_ERROR.set(e.to_string());
+        }
     }
 }
 

@@ -191,9 +191,8 @@ pub(crate) fn run(parsed: Parsed) -> Result<u8, Box<dyn std::error::Error>> {
         };
         Ok::<(Value, u8), tasker_pgmq::DbError>((out, code))
     });
-    if let Err(e) = tasker_shared::logging::shutdown_telemetry() {
-        tracing::warn!(error = %e, "telemetry was not fully exported");
-    }
+    // A loss is logged there, once, as a WARN; it does not change the command's outcome.
+    let _ = tasker_shared::logging::shutdown_report();
     let (out, code) = printed?;
     #[allow(
         clippy::print_stdout,
@@ -249,8 +248,9 @@ fn serve(
         .block_on(worker.serve(stop_signal()));
     let stopped = rust.stop();
     let report = report?;
+    // A telemetry loss is the stop's own WARN; an error here is the caller's (a fork).
     if let Err(e) = stopped {
-        tracing::warn!(error = %e, "telemetry was not fully exported");
+        tracing::warn!(error = %e, "the worker could not be stopped");
     }
     #[allow(
         clippy::print_stdout,

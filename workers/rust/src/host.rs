@@ -78,8 +78,9 @@ impl RustWorker {
         })
     }
 
-    /// Stops the worker gracefully and flushes telemetry.
-    pub fn stop(&self) -> TaskerResult<()> {
+    /// Stops the worker gracefully and flushes telemetry; see [`Worker::stop`] for what the
+    /// report holds.
+    pub fn stop(&self) -> TaskerResult<tasker_shared::logging::TelemetryReport> {
         self.worker.stop()
     }
 }

@@ -14,7 +14,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use crate::conversions;
 use crate::errors::WasmError;
 use crate::exporter::{self, JsExporter, Target};
-use crate::{bridge, driver, ffi_logging};
+use crate::{bridge, driver, ffi_logging, report};
 
 struct Inner {
     concurrency: usize,
@@ -280,28 +280,40 @@ impl WasmWorker {
         conversions::to_js(&result?)
     }
 
-    /// Exports every span ended so far and waits for the collector (or callback).
-    pub async fn flush(&self) -> Result<(), WasmError> {
-        exporter::flush()
-            .await
-            .map_err(|e| WasmError::new("TELEMETRY", e))
+    /// Exports every span ended so far and waits for the collector (or callback), up to 5 s.
+    /// Resolves with the telemetry report; lost spans are in its `error` (and one WARN),
+    /// and reject only with `{ strict: true }`.
+    #[wasm_bindgen(unchecked_return_type = "TelemetryReport")]
+    pub async fn flush(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "StopOptions")] options: Option<JsValue>,
+    ) -> Result<JsValue, WasmError> {
+        let strict = report::strict(options.as_ref(), "flush")?;
+        report::settle(exporter::flush().await, false, strict)
     }
 
     /// Waits for running tasks (up to 10 s), flushes telemetry (up to 5 s: a collector that
-    /// never answers costs its spans, counted in the error, not a hung `stop`) and stops.
-    /// Idempotent; later calls to `runTask` reject with code `WORKER_STOPPED`.
-    pub async fn stop(&self) -> Result<(), WasmError> {
+    /// never answers costs its spans, counted in the report, not a hung `stop`) and stops.
+    /// Resolves with the telemetry report, as `flush`. Idempotent; later calls to `runTask`
+    /// reject with code `WORKER_STOPPED`.
+    #[wasm_bindgen(unchecked_return_type = "TelemetryReport")]
+    pub async fn stop(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "StopOptions")] options: Option<JsValue>,
+    ) -> Result<JsValue, WasmError> {
+        let strict = report::strict(options.as_ref(), "stop")?;
         if self.inner.stopped.replace(true) {
-            return Ok(());
+            return report::settle(Ok(()), true, strict);
         }
         let deadline = js_sys::Date::now() + 10_000.0;
         while self.inner.running.get() > 0 && js_sys::Date::now() < deadline {
             let _ = bridge::sleep(5.0).await;
         }
         let flushed = exporter::flush_within(exporter::STOP_FLUSH_MS).await;
-        logging::shutdown_telemetry()?;
+        // The SDK's side has nothing left to lose: its exporter is the buffer just flushed.
+        let _ = logging::shutdown_report();
         tracing::info!("Worker stopped");
-        flushed.map_err(|e| WasmError::new("TELEMETRY", e))
+        report::settle(flushed, true, strict)
     }
 
     /// Whether `stop` was called.

@@ -88,6 +88,28 @@ struct State {
 
 thread_local! {
     static STATE: RefCell<State> = RefCell::new(State::default());
+    /// Spans exported, failed and dropped since the module loaded, across pipelines.
+    static TOTALS: std::cell::Cell<Totals> = const { std::cell::Cell::new(Totals { exported: 0, failed: 0, dropped: 0 }) };
+}
+
+/// What the exporter did with its spans since the module loaded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Totals {
+    pub(crate) exported: u64,
+    pub(crate) failed: u64,
+    pub(crate) dropped: u64,
+}
+
+pub(crate) fn totals() -> Totals {
+    TOTALS.with(std::cell::Cell::get)
+}
+
+fn count(f: impl FnOnce(&mut Totals)) {
+    TOTALS.with(|t| {
+        let mut v = t.get();
+        f(&mut v);
+        t.set(v);
+    });
 }
 
 impl State {
@@ -104,6 +126,7 @@ impl State {
     fn hold(&mut self, span: &SpanData) {
         if self.buffered >= MAX_BUFFERED {
             self.dropped += 1;
+            count(|t| t.dropped += 1);
             return;
         }
         let encoding = self.encoding();
@@ -319,6 +342,11 @@ pub(crate) fn send_buffered() {
                 }
                 s.in_flight -= 1;
                 s.sending.remove(&id);
+                let n = spans as u64;
+                count(|t| match outcome {
+                    None => t.exported += n,
+                    Some(_) => t.failed += n,
+                });
                 s.failures.extend(outcome.map(|reason| (reason, spans)));
                 s.buffered
             });

@@ -16,6 +16,7 @@ mod exporter;
 mod ffi_logging;
 mod node;
 mod post;
+mod report;
 mod types;
 
 pub use bootstrap::{WasmWorker, bootstrap_worker};

@@ -103,6 +103,25 @@ export interface WorkerOptions {
   telemetry?: TelemetryOptions;
 }
 
+/** What `worker.stop()` and `worker.flush()` resolve to. Telemetry never rejects a stop: spans a collector did not take are counted here, `error` says why, and one WARN line says the same. */
+export interface TelemetryReport {
+  /** Spans the collector accepted, since the module loaded. */
+  spansExported: number;
+  /** Spans whose export failed (collector down, refused, timed out), since the module loaded. */
+  spansFailed: number;
+  /** Spans dropped because the buffer was full (a collector that could not keep up). */
+  spansDropped: number;
+  /** Spans dropped from the pre-bootstrap buffer because it was full. */
+  spansDroppedBeforeBootstrap: number;
+  /** Why spans were lost since the previous report; null when none were. */
+  error: string | null;
+}
+
+export interface StopOptions {
+  /** Reject with a `TELEMETRY` error when spans were lost, instead of resolving with the report (default false). */
+  strict?: boolean;
+}
+
 /** Errors thrown by tasker-core carry a `code`. */
 export interface TaskerError extends Error {
   code: "TEMPLATE" | "UNKNOWN_HANDLER" | "CONVERSION" | "CONFIGURATION" | "WORKER_STOPPED" | "TELEMETRY" | "INTERNAL" | "TRACE_CONTEXT" | "COMPLETION" | "TASK_TIMEOUT" | "DATABASE";

@@ -1,5 +1,5 @@
 // Type-checked with `tsc --noEmit` against the package's .d.ts.
-import { registerHandler, bootstrapWorker, type StepContext, type TaskResult, type TaskTemplate, type TelemetryOptions } from "tasker-core-wasm";
+import { registerHandler, bootstrapWorker, type StepContext, type TaskResult, type TaskTemplate, type TelemetryOptions, type TelemetryReport } from "tasker-core-wasm";
 
 // Every export option a hosted backend needs, as the types name them.
 export const hosted: TelemetryOptions = {
@@ -31,7 +31,10 @@ async function main(): Promise<void> {
   const status: "complete" | "error" = result.status;
   const traceId: string | null = result.traceId;
   console.log(status, traceId, result.stepResults.linear_step_2);
-  await worker.stop();
+  const flushed: TelemetryReport = await worker.flush();
+  const report: TelemetryReport = await worker.stop({ strict: false });
+  const lost: string | null = report.error;
+  console.log(flushed.spansExported, report.spansFailed + report.spansDropped, lost);
 }
 
 void main();

@@ -35,7 +35,7 @@ from . import _tasker_core as _native  # noqa: E402
 from . import otel  # noqa: E402
 from .handler import HandlerLike, HandlerRegistry, StepHandler  # noqa: E402
 from .tracing import TraceContextFilter, forward_rust_logs, stop_forwarding_rust_logs  # noqa: E402
-from .types import StepContext, StepResult, TaskResult  # noqa: E402
+from .types import StepContext, StepResult, TaskResult, TelemetryReport  # noqa: E402
 from .worker import ServeReport, Worker  # noqa: E402
 from .client import Client, SubmittedTask  # noqa: E402
 from . import tracing  # noqa: E402
@@ -47,6 +47,7 @@ __all__ = [
     "StepContext",
     "StepResult",
     "TaskResult",
+    "TelemetryReport",
     "Worker",
     "ServeReport",
     "Client",
@@ -56,6 +57,7 @@ __all__ = [
     "bootstrap_worker",
     "current_worker",
     "shutdown",
+    "flush_telemetry",
     "tracing",
     "otel",
     "TraceContextFilter",
@@ -150,16 +152,30 @@ def current_worker() -> Optional[Worker]:
     return w if w is not None and not w.stopped else None
 
 
-def shutdown() -> None:
-    """Stops the worker (draining in-flight steps) and flushes telemetry. Runs at exit."""
+def flush_telemetry(*, raise_on_telemetry_error: bool = False) -> TelemetryReport:
+    """Exports every span ended so far (bounded, 5 s) and reports what telemetry did.
+
+    Lost spans are counted and named in the report, and logged once as a WARN, not raised.
+
+    :param raise_on_telemetry_error: raise :class:`TelemetryError` for lost spans instead
+    :raises TelemetryError: only with ``raise_on_telemetry_error=True``, when spans were lost"""
+    return TelemetryReport._from_native(_native.flush_telemetry(raise_on_telemetry_error))
+
+
+def shutdown() -> Optional[TelemetryReport]:
+    """Stops the worker (draining in-flight steps) and flushes telemetry. Runs at exit.
+
+    Never raises for telemetry: spans that could not be exported are counted in the report
+    and logged once as a WARN. Returns None when the running worker could not be stopped here
+    (it belongs to the parent of a forked process)."""
     w = _worker
     try:
         if w is not None and not w.stopped:
-            w.stop()
-        else:
-            _native.shutdown_telemetry()
+            return w.stop()
+        return TelemetryReport._from_native(_native.shutdown_telemetry())
     except TaskerError as e:
         print(f"tasker-core: shutdown: {e}", file=sys.stderr)
+        return None
 
 
 def _after_fork_in_child() -> None:

@@ -34,11 +34,14 @@ def log(level_name: str, message: str, fields: Optional[Dict[str, Any]] = None) 
 def telemetry_state() -> str:
     """``uninitialized``, ``console_only``, ``deferred`` or ``exporting``."""
 
-def flush_telemetry() -> None:
-    """Exports everything ended so far; raises TelemetryError naming spans that were lost."""
+def flush_telemetry(strict: bool = False) -> Dict[str, Any]:
+    """Exports everything ended so far; returns the report's fields (``spans_exported``,
+    ``spans_failed``, ``spans_dropped``, ``spans_dropped_before_bootstrap``, ``error``).
+    Raises TelemetryError naming spans that were lost only when ``strict``."""
 
-def shutdown_telemetry() -> None:
-    """Flushes and stops export (bounded); console logging continues."""
+def shutdown_telemetry(strict: bool = False) -> Dict[str, Any]:
+    """Flushes and stops export (bounded); console logging continues. Returns the report's
+    fields, as :func:`flush_telemetry`."""
 
 def after_fork_in_child() -> None:
     """Re-initialises telemetry in a forked child and abandons the parent's worker."""
@@ -77,8 +80,9 @@ class Worker:
         drained."""
     def stop_serving(self) -> None:
         """Asks ``serve`` to stop claiming and drain; safe from a signal handler."""
-    def stop(self) -> None:
-        """Drains in-flight steps and flushes telemetry."""
+    def stop(self, strict: bool = False) -> Dict[str, Any]:
+        """Drains in-flight steps and flushes telemetry; returns the telemetry report's
+        fields. Raises TelemetryError for lost spans only when ``strict``."""
     @property
     def worker_id(self) -> str: ...
     @property

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, Mapping, Optional
 
-__all__ = ["StepContext", "StepResult", "TaskResult"]
+__all__ = ["StepContext", "StepResult", "TaskResult", "TelemetryReport"]
 
 
 @dataclass(frozen=True)
@@ -74,4 +74,39 @@ class TaskResult:
             trace_id=d.get("trace_id"),
             step_results=d["step_results"],
             steps=d["steps"],
+        )
+
+
+@dataclass(frozen=True)
+class TelemetryReport:
+    """What :meth:`Worker.stop` and :func:`tasker_core.flush_telemetry` did with the spans.
+
+    Telemetry never fails a stop: spans a collector did not take are counted here, their
+    reason is in :attr:`error`, and one WARN line says the same. Pass
+    ``raise_on_telemetry_error=True`` to raise :class:`TelemetryError` instead."""
+
+    #: Spans the collector accepted, since the process started.
+    spans_exported: int
+    #: Spans whose export failed (collector down, refused, timed out), since the process started.
+    spans_failed: int
+    #: Spans dropped because the export queue was full (a collector that could not keep up).
+    spans_dropped: int
+    #: Spans dropped from the pre-bootstrap buffer because it was full.
+    spans_dropped_before_bootstrap: int
+    #: Why spans were lost since the previous report; None when none were.
+    error: Optional[str]
+
+    @property
+    def complete(self) -> bool:
+        """Whether everything since the previous report reached the collector."""
+        return self.error is None
+
+    @classmethod
+    def _from_native(cls, d: Mapping[str, Any]) -> "TelemetryReport":
+        return cls(
+            spans_exported=d["spans_exported"],
+            spans_failed=d["spans_failed"],
+            spans_dropped=d["spans_dropped"],
+            spans_dropped_before_bootstrap=d["spans_dropped_before_bootstrap"],
+            error=d["error"],
         )

@@ -21,7 +21,7 @@ from .event_bridge import wrap_step_execution_event
 from .handler import HandlerRegistry
 from .subscriber import Subscriber
 from .tracing import warning
-from .types import TaskResult
+from .types import TaskResult, TelemetryReport
 
 __all__ = ["Worker", "ServeReport"]
 
@@ -155,19 +155,25 @@ class Worker:
                 signal.signal(signum, handler)
         return report
 
-    def stop(self) -> None:
+    def stop(self, *, raise_on_telemetry_error: bool = False) -> TelemetryReport:
         """Stops taking steps, drains in-flight ones, and flushes telemetry. Idempotent.
 
         Bounded: the Rust worker waits at most ``drain_timeout`` for running steps, then
         handler threads get :attr:`JOIN_SECONDS` to leave. A thread still running a handler
         then (one that outlived its step) is left behind; it is a daemon thread.
 
-        :raises TelemetryError: when spans could not be exported, naming how many and why
-            (the worker is stopped all the same)"""
+        Spans that could not be exported (a collector that is down or too slow) do not fail
+        the stop: the report counts them and names the reason, and one WARN line says so.
+
+        :param raise_on_telemetry_error: raise :class:`TelemetryError` for lost spans instead
+            (the worker is stopped all the same)
+        :returns: what telemetry exported, failed and dropped
+        :raises ForkedWorkerError: in a forked child of the process that started the worker
+        :raises TelemetryError: only with ``raise_on_telemetry_error=True``, when spans were lost"""
         self._check_fork()
         self._stopping.set()
         try:
-            self._native.stop()  # raises TelemetryError when spans were lost; the stop holds
+            raw = self._native.stop(raise_on_telemetry_error)
         finally:
             deadline = time.monotonic() + self.JOIN_SECONDS
             with self._lock:
@@ -175,6 +181,7 @@ class Worker:
             for t in threads:
                 t.join(timeout=max(0.0, deadline - time.monotonic()))
             self._subscriber.async_loop.stop()
+        return TelemetryReport._from_native(raw)
 
     @property
     def handler_threads(self) -> int:

@@ -102,10 +102,15 @@ module TaskerCore
     # Bounded: the Rust worker waits at most +drain_timeout+ for running steps, then handler
     # threads get {JOIN_SECONDS} to leave. A thread still running a handler then (one that
     # outlived its step) is left behind.
-    # @return [void]
-    # @raise [TelemetryError] when spans could not be exported, naming how many and why (the
-    #   worker is stopped all the same)
-    def stop
+    #
+    # Spans that could not be exported (a collector that is down or too slow) do not fail the
+    # stop: the report counts them and names the reason, and one WARN line says so.
+    # @param raise_on_telemetry_error [Boolean] raise {TelemetryError} for lost spans instead
+    #   (the worker is stopped all the same)
+    # @return [TelemetryReport, nil] what telemetry exported, failed and dropped; nil in a
+    #   forked child, where this worker is not the child's to stop
+    # @raise [TelemetryError] only with +raise_on_telemetry_error: true+, when spans were lost
+    def stop(raise_on_telemetry_error: false)
       return if @forked
 
       @lock.synchronize do
@@ -113,13 +118,13 @@ module TaskerCore
         @stop_signal.broadcast
       end
       begin
-        @native.stop # raises TelemetryError when spans were lost; the stop holds
+        report = @native.stop(raise_on_telemetry_error)
       ensure
         deadline = now + JOIN_SECONDS
         threads = @lock.synchronize { @threads.dup }
         threads.each { |t| t.join([deadline - now, 0].max) }
       end
-      nil
+      TelemetryReport.from_native(report)
     end
 
     # @return [Integer] handler threads serving steps now: alive and not abandoned to a

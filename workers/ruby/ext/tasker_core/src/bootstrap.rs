@@ -23,7 +23,7 @@ pub(crate) fn define(ruby: &Ruby, native: RModule) -> Result<RClass, Error> {
     class.define_method("run_task", method!(RbWorker::run_task, 3))?;
     class.define_method("serve", method!(RbWorker::serve, 0))?;
     class.define_method("stop_serving", method!(RbWorker::stop_serving, 0))?;
-    class.define_method("stop", method!(RbWorker::stop, 0))?;
+    class.define_method("stop", method!(RbWorker::stop, 1))?;
     class.define_method("worker_id", method!(RbWorker::worker_id, 0))?;
     class.define_method("stopped?", method!(RbWorker::is_stopped, 0))?;
     class.define_method("web_address", method!(RbWorker::web_address, 0))?;
@@ -105,9 +105,12 @@ impl RbWorker {
         self.0.stop_serving();
     }
 
-    fn stop(ruby: &Ruby, rb_self: &Self) -> Result<(), Error> {
+    /// Drains and flushes; the telemetry report's fields, or its loss raised when `strict`.
+    fn stop(ruby: &Ruby, rb_self: &Self, strict: bool) -> Result<Value, Error> {
         gvl::guard(ruby, || {
-            gvl::without_gvl(ruby, || rb_self.0.stop())?.map_err(|e| errors::to_ruby(ruby, e))
+            let report = gvl::without_gvl(ruby, || rb_self.0.stop())?
+                .map_err(|e| errors::to_ruby(ruby, e))?;
+            crate::ffi_logging::report_to_ruby(ruby, report, strict)
         })
     }
 

@@ -1,7 +1,7 @@
 //! Phase 1 at `require`, and Ruby's logging through the Rust pipeline.
 
 use magnus::prelude::*;
-use magnus::{Error, RHash, RModule, Ruby, function};
+use magnus::{Error, RHash, RModule, Ruby, Value, function};
 use tasker_shared::logging::{self, host};
 
 use crate::{conversions, errors, gvl};
@@ -15,8 +15,8 @@ pub(crate) fn init_ffi_logger() {
 pub(crate) fn define(ruby: &Ruby, native: RModule) -> Result<(), Error> {
     native.define_singleton_method("log", function!(log, 3))?;
     native.define_singleton_method("telemetry_state", function!(telemetry_state, 0))?;
-    native.define_singleton_method("flush_telemetry", function!(flush_telemetry, 0))?;
-    native.define_singleton_method("shutdown_telemetry", function!(shutdown_telemetry, 0))?;
+    native.define_singleton_method("flush_telemetry", function!(flush_telemetry, 1))?;
+    native.define_singleton_method("shutdown_telemetry", function!(shutdown_telemetry, 1))?;
     native.define_singleton_method("after_fork_in_child", function!(after_fork_in_child, 0))?;
     native.define_singleton_method("raise_rust_panic", function!(raise_rust_panic, 1))?;
     let _ = ruby;
@@ -42,18 +42,33 @@ fn telemetry_state() -> &'static str {
     logging::telemetry_state().as_str()
 }
 
-fn flush_telemetry(ruby: &Ruby) -> Result<(), Error> {
+fn flush_telemetry(ruby: &Ruby, strict: bool) -> Result<Value, Error> {
     gvl::guard(ruby, || {
-        gvl::without_gvl(ruby, logging::flush_telemetry)?
-            .map_err(|e| errors::to_ruby(ruby, e.into()))
+        report_to_ruby(ruby, gvl::without_gvl(ruby, logging::flush_report)?, strict)
     })
 }
 
-fn shutdown_telemetry(ruby: &Ruby) -> Result<(), Error> {
+fn shutdown_telemetry(ruby: &Ruby, strict: bool) -> Result<Value, Error> {
     gvl::guard(ruby, || {
-        gvl::without_gvl(ruby, logging::shutdown_telemetry)?
-            .map_err(|e| errors::to_ruby(ruby, e.into()))
+        report_to_ruby(
+            ruby,
+            gvl::without_gvl(ruby, logging::shutdown_report)?,
+            strict,
+        )
     })
+}
+
+/// A telemetry report as a Hash of its fields (Symbol keys), or the loss raised when
+/// `strict`.
+pub(crate) fn report_to_ruby(
+    ruby: &Ruby,
+    report: logging::TelemetryReport,
+    strict: bool,
+) -> Result<Value, Error> {
+    use tasker_shared::host::report::{Case, outcome};
+    let fields =
+        outcome(report, strict, Case::Snake).map_err(|e| errors::to_ruby(ruby, e.into()))?;
+    conversions::to_ruby_symbol_keys(ruby, &fields)
 }
 
 /// In a forked child: abandon the parent's worker and exporter threads (they do not exist

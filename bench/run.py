@@ -312,7 +312,8 @@ def write_markdown(path: Path, r: Dict[str, Any], d: Dict[str, Any], meta: Dict[
     L.append("\n## Findings and what changed\n")
     L.extend(FINDINGS)
     L.append("\n## Reproduce\n")
-    L.append(f"```\n{meta['command']}\n```\n")
+    L.append("<!-- fragment: takes about 17 minutes; `make bench-smoke`, part of `make test`, runs the same code with tiny counts -->")
+    L.append(f"```sh\n{meta['command']}\n```\n")
     path.write_text("\n".join(L) + "\n")
 
 

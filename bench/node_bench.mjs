@@ -137,7 +137,7 @@ async function otel_sdk_export() {
 
 // A worker whose collector fell behind still reports its figures, and says so.
 let exportError = null;
-const stopQuietly = async (w) => { try { await w.stop(); } catch (e) { exportError = e.message; } };
+const stopQuietly = async (w) => { try { await w.stop({ strict: true }); } catch (e) { exportError = e.message; } };
 const fns = { run, startup, leak, ffi_floor, otel_sdk, otel_sdk_export };
 const out = await fns[mode]();
 if (exportError) out.export_error = exportError;

@@ -47,7 +47,7 @@ EXPORT_ERROR = []
 def stop_quietly(w):
     import tasker_core
     try:
-        w.stop()
+        w.stop(raise_on_telemetry_error=True)
     except tasker_core.TelemetryError as e:
         EXPORT_ERROR.append(str(e))
 

@@ -26,7 +26,7 @@ def many_steps(n, name = "noop") = { namespace: "bench", name: "many", steps: Ar
 # A worker whose collector fell behind still reports its figures, and says so.
 $export_error = nil
 def stop_quietly(worker)
-  worker.stop
+  worker.stop(raise_on_telemetry_error: true)
 rescue TaskerCore::TelemetryError => e
   $export_error = e.message
 end
@@ -122,7 +122,7 @@ out =
       native.run_task(one_step, {}, 30.0)
       (now - t) * 1e6
     end
-    native.stop
+    native.stop(false)
     poller.join(2)
     { p50_us: pct(samples, 50), p99_us: pct(samples, 99) }
   else

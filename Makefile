@@ -33,7 +33,7 @@ WASM_PACK_VERSION    := 0.15.1
 
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: test-polyglot setup-wasm wasm-pkg test-wasm-js ruby-install bench bench-smoke bench-deps
+.PHONY: test-polyglot test-docs setup-wasm wasm-pkg test-wasm-js ruby-install bench bench-smoke bench-deps
 .PHONY: lint-docker docker-up docker-down
 .PHONY: help setup setup-rust setup-system setup-python build test test-rust test-wasm test-ruby ruby-gem test-python python-wheel lint-python lint lint-ruby demo clean
 
@@ -79,7 +79,7 @@ setup-python: ## A venv with rotel (the real OTLP collector the tests export to)
 build: setup-rust ## Build every crate
 	$(CARGO) build --workspace --all-targets
 
-test: setup build test-rust test-wasm test-ruby test-python test-polyglot bench-smoke ## Set up, build, and run every test
+test: setup build test-rust test-wasm test-ruby test-python test-polyglot test-docs bench-smoke ## Set up, build, and run every test
 	@echo "make test: all suites passed"
 
 test-rust: ## Rust unit, integration and real-collector tests
@@ -88,6 +88,9 @@ test-rust: ## Rust unit, integration and real-collector tests
 test-polyglot: ruby-install $(PY_TEST_VENV)/bin/python ## Ruby, Python and Rust processes serving one PostgreSQL, on the installed gem and wheel (and docker/'s services, run as processes)
 	ROTEL_AGENT=$(ROOT)/scripts/rotel-agent TASKER_GEM_HOME=$(RUBY_GEM_HOME) TASKER_PYTHON=$(PY_TEST_VENV)/bin/python \
 	  $(CARGO) test -p tasker-worker-rust --features polyglot --test polyglot --test docker_stack -- --test-threads 2
+
+test-docs: ruby-install $(PY_TEST_VENV)/bin/python wasm-pkg ## Every code block of README.md and docs/ run as written (each guide in a new project), or marked a fragment
+	ROTEL_AGENT=$(ROOT)/scripts/rotel-agent $(CARGO) test -p tasker-worker-rust --features polyglot --test docs -- --test-threads 1 --nocapture
 
 test-wasm: setup-rust test-wasm-js ## tasker-shared builds for wasm32; the npm package's tests
 	$(CARGO) check -p tasker-shared --target $(WASM)

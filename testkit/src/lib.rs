@@ -38,8 +38,14 @@ impl Collector {
     /// workspace's `.venv`. Panics with the reason if it cannot start: a test that needs a
     /// collector must fail, not skip, without one.
     pub fn start() -> Self {
+        Self::start_on(free_port())
+    }
+
+    /// Starts rotel with its OTLP/HTTP receiver on `http_addr` (gRPC on a free port): for
+    /// examples that name a fixed endpoint such as `localhost:4318`.
+    pub fn start_on(http_addr: SocketAddr) -> Self {
         let agent = agent_path();
-        let (grpc_addr, http_addr) = (free_port(), free_port());
+        let grpc_addr = free_port();
         let output = std::env::temp_dir().join(format!(
             "tasker-rotel-{}-{}.log",
             std::process::id(),

@@ -23,3 +23,8 @@ pub mod templates;
 
 pub use handler::{FnHandler, HandlerRegistry, StepContext, StepError, StepHandler};
 pub use host::RustWorker;
+
+/// docs/rust.md, whose Rust rustdoc compiles and runs as this crate's doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/rust.md")]
+pub struct RustGuide;

@@ -138,6 +138,7 @@ fn run_page(session: &mut Session, blocks: &[Block], first: Option<&First>) {
                     both_ways(session, b, f);
                 }
             }
+            Mark::Run if !CODE.contains(&b.lang.as_str()) => {} // output, data, diagrams
             Mark::Run => match b.lang.as_str() {
                 "bash" | "sh" | "shell" => {
                     session.shell(b, INSTALL).assert_ok(b);

@@ -147,6 +147,7 @@ lint: setup-rust setup-system lint-python lint-docker ## rustfmt, clippy (warnin
 	rbs3.1 -I $(RUBY_DIR)/sig validate --silent
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy -p tasker-worker-rust --all-targets --features polyglot -- -D warnings
 	$(CARGO) clippy -p tasker-shared -p tasker-core-wasm --target $(WASM) -- -D warnings
 	$(CARGO) clippy -p tasker-core-wasm --target $(WASM) --features node -- -D warnings
 

@@ -50,6 +50,12 @@ pub enum TaskerError {
     /// A call came after the worker stopped.
     #[error("the worker is stopped")]
     Stopped,
+    /// `stop` was called by a step handler: the worker would wait for that very handler to
+    /// return before it could stop.
+    #[error(
+        "stop was called from inside a step handler, which the stop would wait for; stop the worker from outside its handlers (after run_task returns, or from another thread)"
+    )]
+    StopInHandler,
     /// Anything else, with its reason.
     #[error("{0}")]
     Internal(String),

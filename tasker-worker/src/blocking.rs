@@ -16,6 +16,7 @@
 //! Hosts do not run handlers on the waiting thread: a handler cannot be pre-empted, and one
 //! that never returns must not keep its caller from the result (see `TaskRun`).
 
+use std::cell::Cell;
 use std::time::{Duration, Instant};
 
 use tasker_shared::TaskerError;
@@ -87,14 +88,38 @@ pub fn in_slices<H: BlockingHost, T: Send>(
     }
 }
 
+thread_local! {
+    /// Set while this thread holds a step event it took and has not completed: what runs on
+    /// it now is a handler.
+    static HOLDING_EVENT: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether this thread is running a handler: it took a step event ([`next_event`]) and has
+/// neither completed it nor come back for the next. Such a thread must not wait for the
+/// handlers to drain ([`Worker::stop`](crate::Worker::stop) refuses it with
+/// [`TaskerError::StopInHandler`]).
+pub fn on_handler_thread() -> bool {
+    HOLDING_EVENT.get()
+}
+
+/// This thread completed the event it held ([`EventBridge::complete`]).
+pub(crate) fn released_event() {
+    HOLDING_EVENT.set(false);
+}
+
 /// The next step event for a host thread, or `None` after `timeout`. Once the worker stops,
-/// the host's conversion of [`TaskerError::Stopped`], which ends its handler loop.
+/// the host's conversion of [`TaskerError::Stopped`], which ends its handler loop. Until the
+/// thread completes the event or asks for the next, it counts as running a handler
+/// ([`on_handler_thread`]).
 pub fn next_event<H: BlockingHost>(
     host: &H,
     bridge: &EventBridge,
     timeout: Duration,
 ) -> Result<Option<StepExecutionEvent>, H::Error> {
-    in_slices(host, Some(timeout), |slice| bridge.wait(slice))
+    released_event();
+    let event = in_slices(host, Some(timeout), |slice| bridge.wait(slice))?;
+    HOLDING_EVENT.set(event.is_some());
+    Ok(event)
 }
 
 /// A [`TaskerError::TaskTimeout`] for a wait of `limit` on `task_uuid`.

@@ -360,6 +360,7 @@ impl EventBridge {
         event_id: Uuid,
         completion: StepExecutionCompletionEvent,
     ) -> TaskerResult<()> {
+        crate::blocking::released_event();
         if completion.event_id != event_id {
             return Err(TaskerError::InvalidCompletion(format!(
                 "completion is for event {}, not {event_id}",

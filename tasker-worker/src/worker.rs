@@ -354,6 +354,20 @@ impl Worker {
         }
     }
 
+    /// The error [`stop`](Self::stop) would refuse with here, if any: a forked child, or a
+    /// handler thread. Hosts that change their own state before stopping ask this first.
+    pub fn check_stop(&self) -> TaskerResult<()> {
+        if self.inner.forked.load(Ordering::Acquire) {
+            return Err(TaskerError::Forked {
+                parent_pid: self.inner.pid,
+            });
+        }
+        if crate::blocking::on_handler_thread() {
+            return Err(TaskerError::StopInHandler);
+        }
+        Ok(())
+    }
+
     /// Graceful stop: takes no new steps, waits up to `drain_timeout` for running tasks and
     /// in-flight steps, fails what is left as `worker_stopped`, stops HTTP, and flushes
     /// telemetry. A worker that owns its runtime also shuts telemetry and the runtime down.
@@ -361,13 +375,10 @@ impl Worker {
     ///
     /// Telemetry that could not be exported does not fail the stop: the report says what was
     /// lost and why (logged once as a WARN), and `report.into_result()` makes it an error
-    /// for a caller who wants that. The only error is a caller's: a stop in a forked child.
+    /// for a caller who wants that. The only errors are a caller's: a stop in a forked child,
+    /// or from a handler thread ([`TaskerError::StopInHandler`]), which would wait for itself.
     pub fn stop(&self) -> TaskerResult<logging::TelemetryReport> {
-        if self.inner.forked.load(Ordering::Acquire) {
-            return Err(TaskerError::Forked {
-                parent_pid: self.inner.pid,
-            });
-        }
+        self.check_stop()?;
         if self.inner.stopped.swap(true, Ordering::AcqRel) {
             return Ok(logging::TelemetryReport {
                 stats: logging::telemetry_stats(),

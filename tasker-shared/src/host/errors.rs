@@ -94,7 +94,8 @@ impl TaskerError {
             Self::TaskTimeout { .. } => ErrorKind::TaskTimeout,
             Self::Config(_) => ErrorKind::Configuration,
             Self::Database(_) => ErrorKind::Database,
-            Self::Stopped => ErrorKind::WorkerStopped,
+            // The worker's life, misused: the class of a worker that cannot do this.
+            Self::Stopped | Self::StopInHandler => ErrorKind::WorkerStopped,
             Self::Forked { .. } => ErrorKind::ForkedWorker,
         }
     }

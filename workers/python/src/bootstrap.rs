@@ -107,6 +107,12 @@ impl PyWorker {
         self.0.stop_serving();
     }
 
+    /// Raises what `stop` would refuse here (a forked child, a handler thread), before the
+    /// Python side changes anything.
+    fn check_stop(&self, py: Python<'_>) -> PyResult<()> {
+        self.0.check_stop().map_err(|e| errors::to_py(py, e))
+    }
+
     /// Drains in-flight steps and flushes telemetry; returns the telemetry report's fields
     /// (raises only for a caller's error, or a loss when `strict`).
     #[pyo3(signature = (strict = false))]

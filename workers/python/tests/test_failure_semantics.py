@@ -204,3 +204,23 @@ def test_stop_against_a_collector_that_is_down_returns_the_loss_and_warns_once()
     assert "Telemetry was not fully exported; nothing else failed" in warns[0]
     assert "spans_failed=3" in warns[0] and "operation=\"shutdown\"" in warns[0], warns[0]
     assert "Traceback" not in out.stderr
+
+
+STOP_MESSAGE = ("stop was called from inside a step handler, which the stop would wait for; stop the "
+                "worker from outside its handlers (after run_task returns, or from another thread)")
+
+
+def test_stop_from_inside_a_handler_is_refused_and_the_worker_keeps_running(worker: tasker_core.Worker) -> None:
+    def stops_its_worker(ctx: tasker_core.StepContext) -> str:
+        try:
+            worker.stop()
+        except tasker_core.WorkerStoppedError as e:
+            return f"{type(e).__name__}: {e}"
+        return "stopped"
+
+    tasker_core.register_handler("stops_its_worker", stops_its_worker)
+    tmpl = {"namespace": "py", "name": "stop_in_handler", "steps": [{"name": "a", "handler": "stops_its_worker"}]}
+    result = run_in_thread(worker, tmpl)
+    assert result.step_results == {"a": f"WorkerStoppedError: {STOP_MESSAGE}"}
+    assert not worker.stopped
+    assert run_in_thread(worker, tmpl).is_complete  # every handler thread still serves

@@ -84,6 +84,24 @@ class FailureSemanticsTest < Minitest::Test
     assert w.stopped?
   end
 
+  STOP_MESSAGE = "stop was called from inside a step handler, which the stop would wait for; stop the " \
+                 "worker from outside its handlers (after run_task returns, or from another thread)"
+
+  def test_stop_from_inside_a_handler_is_refused_and_the_worker_keeps_running
+    w = worker
+    TaskerCore.register_handler("stops_its_worker") do |_ctx|
+      w.stop
+      "stopped"
+    rescue TaskerCore::WorkerStoppedError => e
+      "#{e.class}: #{e.message}"
+    end
+    template = TestSupport.template("stop_in_handler", [{ name: "a", handler: "stops_its_worker" }])
+    result = run_in_thread(template)
+    assert_equal({ "a" => "TaskerCore::WorkerStoppedError: #{STOP_MESSAGE}" }, result.step_results)
+    refute w.stopped?
+    assert run_in_thread(template).complete?, "every handler thread still serves"
+  end
+
   def test_a_context_or_timeout_of_the_wrong_type_is_refused
     error = assert_raises(TaskerCore::ConversionError) { worker.run_task(LINEAR, context: [[:even_number, 2]]) }
     assert_equal "context must be a Hash (a JSON object), got Array", error.message

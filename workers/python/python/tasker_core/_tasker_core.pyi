@@ -80,6 +80,9 @@ class Worker:
         drained."""
     def stop_serving(self) -> None:
         """Asks ``serve`` to stop claiming and drain; safe from a signal handler."""
+    def check_stop(self) -> None:
+        """Raises what ``stop`` would refuse here (ForkedWorkerError in a forked child,
+        WorkerStoppedError on a handler thread) before anything stops."""
     def stop(self, strict: bool = False) -> Dict[str, Any]:
         """Drains in-flight steps and flushes telemetry; returns the telemetry report's
         fields. Raises TelemetryError for lost spans only when ``strict``."""

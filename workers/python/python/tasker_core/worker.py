@@ -169,8 +169,11 @@ class Worker:
             (the worker is stopped all the same)
         :returns: what telemetry exported, failed and dropped
         :raises ForkedWorkerError: in a forked child of the process that started the worker
+        :raises WorkerStoppedError: when called from inside a step handler, which the stop
+            would wait for (nothing is stopped); stop from outside the handlers
         :raises TelemetryError: only with ``raise_on_telemetry_error=True``, when spans were lost"""
         self._check_fork()
+        self._native.check_stop()
         self._stopping.set()
         try:
             raw = self._native.stop(raise_on_telemetry_error)

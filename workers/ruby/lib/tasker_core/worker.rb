@@ -109,10 +109,13 @@ module TaskerCore
     #   (the worker is stopped all the same)
     # @return [TelemetryReport, nil] what telemetry exported, failed and dropped; nil in a
     #   forked child, where this worker is not the child's to stop
+    # @raise [WorkerStoppedError] when called from inside a step handler, which the stop
+    #   would wait for (nothing is stopped); stop from outside the handlers
     # @raise [TelemetryError] only with +raise_on_telemetry_error: true+, when spans were lost
     def stop(raise_on_telemetry_error: false)
       return if @forked
 
+      @native.check_stop
       @lock.synchronize do
         @stopping = true
         @stop_signal.broadcast

@@ -23,6 +23,7 @@ pub(crate) fn define(ruby: &Ruby, native: RModule) -> Result<RClass, Error> {
     class.define_method("run_task", method!(RbWorker::run_task, 3))?;
     class.define_method("serve", method!(RbWorker::serve, 0))?;
     class.define_method("stop_serving", method!(RbWorker::stop_serving, 0))?;
+    class.define_method("check_stop", method!(RbWorker::check_stop, 0))?;
     class.define_method("stop", method!(RbWorker::stop, 1))?;
     class.define_method("worker_id", method!(RbWorker::worker_id, 0))?;
     class.define_method("stopped?", method!(RbWorker::is_stopped, 0))?;
@@ -103,6 +104,12 @@ impl RbWorker {
 
     fn stop_serving(&self) {
         self.0.stop_serving();
+    }
+
+    /// Raises what `stop` would refuse here (a forked child, a handler thread), before the
+    /// Ruby side changes anything.
+    fn check_stop(ruby: &Ruby, rb_self: &Self) -> Result<(), Error> {
+        rb_self.0.check_stop().map_err(|e| errors::to_ruby(ruby, e))
     }
 
     /// Drains and flushes; the telemetry report's fields, or its loss raised when `strict`.

@@ -142,3 +142,60 @@ fn completions_without_trace_fields_with_a_host_child_span_or_from_a_foreign_tra
         "{foreign:#?}"
     );
 }
+
+/// A host thread that took an event is running its handler until it completes it: a stop
+/// from there would wait for that very handler, so it is refused and nothing stops.
+#[test]
+fn stop_on_a_thread_holding_a_step_event_is_refused_and_the_worker_runs_on() {
+    let worker = Worker::start(WorkerConfig {
+        telemetry: Some(TelemetryConfig::default().with_enabled(false)),
+        ..WorkerConfig::default()
+    })
+    .expect("worker");
+    worker.register_handler("host").expect("register");
+    let host = {
+        let worker = worker.clone();
+        std::thread::spawn(move || {
+            let host = tasker_worker::blocking::Plain;
+            let mut refusals = Vec::new();
+            while let Ok(next) = tasker_worker::blocking::next_event(
+                &host,
+                worker.bridge(),
+                Duration::from_millis(200),
+            ) {
+                let Some(event) = next else { continue };
+                refusals.push(
+                    worker
+                        .stop()
+                        .expect_err("a stop inside the handler")
+                        .to_string(),
+                );
+                let c = StepExecutionCompletionEvent::for_event(&event, true);
+                worker
+                    .bridge()
+                    .complete(event.event_id, c)
+                    .expect("complete");
+                // Completed: this thread is no longer inside a handler.
+                assert!(!tasker_worker::blocking::on_handler_thread());
+            }
+            refusals
+        })
+    };
+    let template = TaskTemplate::from_yaml(
+        "namespace: t\nname: stop_in_handler\nversion: 1.0.0\nsteps:\n  - name: a\n    handler: host\n",
+    )
+    .expect("template");
+    let result = worker
+        .run_task(template, json!({}), Some(Duration::from_secs(30)))
+        .expect("the task");
+    assert!(result.is_complete(), "{result:?}");
+    assert!(!worker.is_stopped());
+    worker.stop().expect("a stop from outside the handlers");
+    let refusals = host.join().expect("the host thread");
+    assert_eq!(
+        refusals,
+        [
+            "stop was called from inside a step handler, which the stop would wait for; stop the worker from outside its handlers (after run_task returns, or from another thread)"
+        ]
+    );
+}

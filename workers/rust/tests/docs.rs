@@ -220,90 +220,91 @@ fn arrived_whole(collector: &Collector, run: &Output, block: &Block) {
     );
 }
 
-/// A new project for `guide`, beside a `tasker-core` link to this checkout.
-fn project(guide: &str) -> Session {
-    let dir = repo().join("target/docs-examples").join(guide);
-    let session = Session::fresh(dir);
-    std::os::unix::fs::symlink(repo(), session.dir.join("tasker-core")).expect("link the checkout");
-    session
+/// Runs the guide `page` in a new project named `name`, beside a `tasker-core` link to
+/// this checkout, once `prepare` has set up what the guide says the reader has.
+fn guide(name: &str, page_name: &str, first: First, prepare: impl FnOnce(&mut Session)) {
+    let _port = PORT_4318.lock().unwrap_or_else(|e| e.into_inner());
+    let mut s = Session::fresh(repo().join("target/docs-examples").join(name));
+    std::os::unix::fs::symlink(repo(), s.dir.join("tasker-core")).expect("link the checkout");
+    prepare(&mut s);
+    run_page(&mut s, &page(page_name), Some(&first));
+}
+
+fn shared_target(s: &mut Session) {
+    s.set(
+        "CARGO_TARGET_DIR",
+        repo().join("target").display().to_string(),
+    );
 }
 
 #[test]
 fn the_python_guide_runs_as_written() {
-    let _port = PORT_4318.lock().unwrap_or_else(|e| e.into_inner());
-    let mut s = project("python");
-    // "with your project's virtualenv active"
-    let venv = s.dir.join("venv").display().to_string();
-    s.run(
-        "make the project's venv",
-        "python3",
-        &["-m", "venv", &venv],
-        INSTALL,
-    )
-    .assert_success();
-    s.prepend_path(&s.dir.join("venv/bin"));
-    s.set("VIRTUAL_ENV", venv);
-    s.set("PIP_DISABLE_PIP_VERSION_CHECK", "1");
     let first = First {
         lang: "python",
         file: "first_handler.py",
         command: &["python", "first_handler.py"],
     };
-    run_page(&mut s, &page("docs/python.md"), Some(&first));
+    guide("python", "docs/python.md", first, |s| {
+        // "with your project's virtualenv active"
+        let venv = s.dir.join("venv");
+        let path = venv.display().to_string();
+        s.run(
+            "make the project's venv",
+            "python3",
+            &["-m", "venv", &path],
+            INSTALL,
+        )
+        .assert_success();
+        s.prepend_path(&venv.join("bin"));
+        s.set("VIRTUAL_ENV", path);
+        s.set("PIP_DISABLE_PIP_VERSION_CHECK", "1");
+    });
 }
 
 #[test]
 fn the_ruby_guide_runs_as_written() {
-    let _port = PORT_4318.lock().unwrap_or_else(|e| e.into_inner());
-    let mut s = project("ruby");
-    let gems = s.dir.join("gems");
-    s.set("GEM_HOME", gems.display().to_string());
-    s.prepend_path(&gems.join("bin"));
-    // The guide's own advice: reinstalls take seconds with a shared target directory.
-    s.set(
-        "CARGO_TARGET_DIR",
-        repo().join("target").display().to_string(),
-    );
     let first = First {
         lang: "ruby",
         file: "first_handler.rb",
         command: &["ruby", "first_handler.rb"],
     };
-    run_page(&mut s, &page("docs/ruby.md"), Some(&first));
+    guide("ruby", "docs/ruby.md", first, |s| {
+        let gems = s.dir.join("gems");
+        s.set("GEM_HOME", gems.display().to_string());
+        s.prepend_path(&gems.join("bin"));
+        // The guide's own advice: reinstalls take seconds with a shared target directory.
+        shared_target(s);
+    });
 }
 
 #[test]
 fn the_javascript_guide_runs_as_written() {
-    let _port = PORT_4318.lock().unwrap_or_else(|e| e.into_inner());
-    let mut s = project("wasm");
-    s.set("npm_config_audit", "false");
-    s.set("npm_config_fund", "false");
     let first = First {
         lang: "js",
         file: "first_handler.mjs",
         command: &["node", "first_handler.mjs"],
     };
-    run_page(&mut s, &page("docs/wasm.md"), Some(&first));
+    guide("wasm", "docs/wasm.md", first, |s| {
+        s.set("npm_config_audit", "false");
+        s.set("npm_config_fund", "false");
+    });
 }
 
 #[test]
 fn the_rust_guide_runs_as_written() {
-    let _port = PORT_4318.lock().unwrap_or_else(|e| e.into_inner());
-    let mut s = project("rust");
-    // This checkout's lock file and build directory: the versions it was tested with, and
-    // no second build of every dependency.
-    std::fs::copy(repo().join("Cargo.lock"), s.dir.join("Cargo.lock")).expect("copy Cargo.lock");
-    s.set(
-        "CARGO_TARGET_DIR",
-        repo().join("target").display().to_string(),
-    );
-    s.set("CARGO_PROFILE_DEV_DEBUG", "line-tables-only");
     let first = First {
         lang: "rust",
         file: "src/main.rs",
         command: &["cargo", "run", "-q"],
     };
-    run_page(&mut s, &page("docs/rust.md"), Some(&first));
+    guide("rust", "docs/rust.md", first, |s| {
+        // This checkout's lock file and build directory: the versions it was tested with,
+        // and no second build of every dependency.
+        std::fs::copy(repo().join("Cargo.lock"), s.dir.join("Cargo.lock"))
+            .expect("copy Cargo.lock");
+        shared_target(s);
+        s.set("CARGO_PROFILE_DEV_DEBUG", "line-tables-only");
+    });
 }
 
 #[test]

@@ -12,7 +12,6 @@ use opentelemetry::Context;
 use opentelemetry::trace::{
     Link, SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState,
 };
-use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 /// Why a trace id, span id or traceparent was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -174,7 +173,24 @@ impl TraceIds {
 ///
 /// Reading the ids starts the OpenTelemetry span, so set its parent first.
 pub fn span_ids(span: &tracing::Span) -> Option<TraceIds> {
-    TraceIds::of(span.context().span().span_context())
+    TraceIds::of(&span_context(span)?)
+}
+
+/// The OpenTelemetry span context of `span` (fixing its ids, as [`span_ids`] does), or `None`
+/// if it is disabled or not recorded by this crate's subscriber.
+pub fn span_context(span: &tracing::Span) -> Option<SpanContext> {
+    span.with_subscriber(|(id, dispatch)| crate::logging::otel_layer::span_context(dispatch, id))
+        .flatten()
+        .filter(SpanContext::is_valid)
+}
+
+/// An OpenTelemetry [`Context`] whose span is `span`: what to attach, or to make a parent
+/// of, for spans made with the OpenTelemetry API inside a handler (the tracing spans of a
+/// handler nest by themselves). Empty when `span` is not traced.
+pub fn otel_context(span: &tracing::Span) -> Context {
+    span_context(span).map_or_else(Context::new, |sc| {
+        Context::new().with_remote_span_context(sc)
+    })
 }
 
 /// The real OTel ids of the current span.
@@ -248,19 +264,24 @@ pub fn link(trace_id: &str, span_id: &str) -> Result<Link, TraceContextError> {
 /// Makes `parent` the OpenTelemetry parent of `span`. Call before the span is entered or its
 /// ids are read; afterwards its parent is fixed.
 pub fn set_parent(span: &tracing::Span, parent: Context) -> Result<(), TraceContextError> {
-    span.set_parent(parent)
-        .map_err(|e| TraceContextError::SetParent {
-            span: span
-                .metadata()
-                .map(|m| m.name().to_owned())
-                .unwrap_or_else(|| "<disabled>".to_owned()),
-            reason: e.to_string(),
-        })
+    let sc = parent.span().span_context().clone();
+    let parent = sc.is_valid().then_some(sc);
+    span.with_subscriber(|(id, dispatch)| {
+        crate::logging::otel_layer::set_parent(dispatch, id, parent)
+    })
+    .unwrap_or(Ok(()))
+    .map_err(|reason| TraceContextError::SetParent {
+        span: span
+            .metadata()
+            .map(|m| m.name().to_owned())
+            .unwrap_or_else(|| "<disabled>".to_owned()),
+        reason: reason.to_owned(),
+    })
 }
 
 /// Adds a link from `span` to the span context `to`.
 pub fn add_link(span: &tracing::Span, to: SpanContext) {
-    span.add_link(to);
+    span.with_subscriber(|(id, dispatch)| crate::logging::otel_layer::add_link(dispatch, id, to));
 }
 
 fn is_lower_hex(s: &str) -> bool {

@@ -43,4 +43,4 @@ pub use web::ReadinessCheck;
 pub use worker::Worker;
 
 pub use tasker_pgmq::{ServeReport, database_url};
-pub use tasker_shared::{TaskerError, TaskerResult};
+pub use tasker_shared::{TaskerError, TaskerResult, trace_context};

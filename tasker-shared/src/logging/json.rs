@@ -3,7 +3,6 @@
 
 use std::fmt;
 
-use opentelemetry::trace::TraceContextExt;
 use serde_json::{Map, Value};
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
@@ -73,8 +72,7 @@ where
 /// The trace and span ids of span `id`, as hex, when it has a valid OTel context. Call it
 /// with the span's extensions released: it locks them again.
 pub(super) fn trace_ids(id: &tracing::span::Id) -> Option<(String, String)> {
-    let cx = tracing::dispatcher::get_default(|d| tracing_opentelemetry::get_otel_context(id, d))?;
-    let sc = cx.span().span_context().clone();
+    let sc = tracing::dispatcher::get_default(|d| super::otel_layer::span_context(d, id))?;
     sc.is_valid()
         .then(|| (sc.trace_id().to_string(), sc.span_id().to_string()))
 }

@@ -194,6 +194,37 @@ impl LateBoundSampler {
     pub(crate) fn set(&self, sampler: Option<Sampler>) {
         *self.0.write().unwrap_or_else(PoisonError::into_inner) = sampler;
     }
+
+    /// The decision for a new span of ours, with the trace state it carries and any
+    /// attributes the sampler adds. A parent context is built only when a sampler is set:
+    /// while telemetry is off, every span is dropped.
+    pub(crate) fn decide(
+        &self,
+        parent: Option<&opentelemetry::trace::SpanContext>,
+        trace_id: TraceId,
+        name: &str,
+        attributes: &[KeyValue],
+        links: &[Link],
+    ) -> SamplingResult {
+        match &*self.0.read().unwrap_or_else(PoisonError::into_inner) {
+            Some(s) => {
+                let cx = parent.map(|p| Context::new().with_remote_span_context(p.clone()));
+                s.should_sample(
+                    cx.as_ref(),
+                    trace_id,
+                    name,
+                    &SpanKind::Internal,
+                    attributes,
+                    links,
+                )
+            }
+            None => SamplingResult {
+                decision: SamplingDecision::Drop,
+                attributes: Vec::new(),
+                trace_state: parent.map(|p| p.trace_state().clone()).unwrap_or_default(),
+            },
+        }
+    }
 }
 
 impl ShouldSample for LateBoundSampler {

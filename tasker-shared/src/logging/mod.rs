@@ -27,6 +27,7 @@ pub mod host;
 mod json;
 mod late_bound;
 pub mod metrics;
+pub(crate) mod otel_layer;
 mod prometheus;
 mod report;
 mod stats;

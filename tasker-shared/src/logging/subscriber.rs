@@ -9,7 +9,6 @@
 use std::io::{self, IsTerminal, Write};
 use std::sync::{Mutex, OnceLock};
 
-use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_subscriber::filter::FilterExt;
@@ -56,18 +55,9 @@ pub(super) fn phase_one(config: TelemetryConfig) -> Telemetry {
         .with_id_generator(crate::ids::ForkSafeIdGenerator)
         .with_resource(super::resource(&config))
         .build();
-    let tracer = provider.tracer("tasker-core");
 
     let (console_filter, filter_warning) = console_filter(&config.log_filter);
-    // Every attribute here is built for every span and event, sampled or not, and then
-    // encoded by the exporter: source locations, thread names, targets and busy/idle timings
-    // of our own fixed spans would double the work of a step and tell an operator nothing.
-    let otel = tracing_opentelemetry::layer()
-        .with_tracer(tracer)
-        .with_location(false)
-        .with_threads(false)
-        .with_target(false)
-        .with_tracked_inactivity(false)
+    let otel = super::otel_layer::OtelLayer::new(late.clone(), sampler.clone())
         .with_filter(otel_filter().and(EventsWhileRecording(late.clone())));
     let own_subscriber = Registry::default()
         .with(console_layer(config.log_format).with_filter(console_filter))

@@ -400,7 +400,7 @@ impl Visit for Fields<'_> {
         self.push(field, Value::String(StringValue::from(value.to_owned())));
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.push(field, Value::String(format!("{value:?}").into()));
+        self.push(field, Value::String(debug_text(value).into()));
     }
 }
 
@@ -440,13 +440,23 @@ impl Visit for EventFields {
         }
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        let text = format!("{value:?}");
+        let text = debug_text(value);
         if field.name() == "message" {
             self.name = Some(text);
         } else {
             self.push(field, Value::String(text.into()));
         }
     }
+}
+
+/// A field's text. `format!` cannot estimate the length of a lone `{:?}` and grows its
+/// string from nothing (four reallocations for a UUID); most of our values are UUIDs and
+/// names, which fit here at once.
+fn debug_text(value: &dyn fmt::Debug) -> String {
+    use std::fmt::Write as _;
+    let mut text = String::with_capacity(40);
+    let _ = write!(text, "{value:?}");
+    text
 }
 
 fn now() -> SystemTime {

@@ -17,25 +17,26 @@
 //! was created, as the host round trip does. While telemetry is off nothing but the ids is
 //! kept: no attributes, no events.
 
+mod fields;
+mod record;
+
 use std::borrow::Cow;
-use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use opentelemetry::trace::{Event, Link, SpanContext, SpanKind, Status, TraceFlags};
-use opentelemetry::{InstrumentationScope, Key, KeyValue, StringValue, Value};
-use opentelemetry_sdk::trace::{
-    IdGenerator, SamplingDecision, SpanData, SpanEvents, SpanLinks, SpanProcessor,
-};
-use tracing::field::{Field, Visit};
+use opentelemetry::trace::{Event, Link, SpanContext, SpanKind, Status};
+use opentelemetry::{InstrumentationScope, KeyValue};
+use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks, SpanProcessor};
 use tracing::span::{Attributes, Id, Record as Values};
 use tracing::{Dispatch, Subscriber};
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
 use super::late_bound::{LateBound, LateBoundProcessor, LateBoundSampler};
-use crate::ids::ForkSafeIdGenerator;
+use fields::{EventFields, Visitor};
+use record::RecordFn;
+pub(crate) use record::{Record, WithRecord, add_link, set_parent, span_context};
 
 /// As the SDK's default span limits: a span that records more keeps the first ones and
 /// counts the rest.
@@ -47,125 +48,6 @@ pub(crate) struct Pipeline {
     pub(crate) late: Arc<LateBound>,
     pub(crate) sampler: LateBoundSampler,
     pub(crate) scope: InstrumentationScope,
-}
-
-/// One span, from its creation to its close.
-pub(crate) struct Record {
-    name: &'static str,
-    start: SystemTime,
-    /// The parent's context; `set_parent` replaces it until the ids are fixed.
-    parent: Option<SpanContext>,
-    /// The span's own context, once its ids and sampling decision are fixed.
-    context: Option<SpanContext>,
-    /// Whether the span is kept (sampled, or recorded without sampling).
-    recording: bool,
-    attributes: Vec<KeyValue>,
-    dropped_attributes: u32,
-    events: Vec<Event>,
-    dropped_events: u32,
-    links: Vec<Link>,
-    status: Status,
-}
-
-impl Record {
-    /// The span's context, fixing its ids and sampling decision the first time.
-    fn start(&mut self, pipeline: &Pipeline) -> SpanContext {
-        if let Some(cx) = &self.context {
-            return cx.clone();
-        }
-        let trace_id = match &self.parent {
-            Some(p) => p.trace_id(),
-            None => ForkSafeIdGenerator.new_trace_id(),
-        };
-        let sampled = pipeline.sampler.decide(
-            self.parent.as_ref(),
-            trace_id,
-            self.name,
-            &self.attributes,
-            &self.links,
-        );
-        let decision = sampled.decision;
-        let flags = match decision {
-            SamplingDecision::RecordAndSample => TraceFlags::SAMPLED,
-            _ => TraceFlags::default(),
-        };
-        self.recording = decision != SamplingDecision::Drop;
-        if !self.recording {
-            self.attributes = Vec::new();
-            self.links = Vec::new();
-        } else {
-            self.attributes.extend(sampled.attributes);
-        }
-        let cx = SpanContext::new(
-            trace_id,
-            ForkSafeIdGenerator.new_span_id(),
-            flags,
-            false,
-            sampled.trace_state,
-        );
-        self.context = Some(cx.clone());
-        cx
-    }
-
-    /// Whether attributes and events are still worth keeping.
-    fn keeps(&self) -> bool {
-        self.context.is_none() || self.recording
-    }
-}
-
-/// Reaches a span's [`Record`] through a `Dispatch`, without knowing the subscriber's type
-/// (the layer's `downcast_raw` hands out a pointer to this function).
-#[derive(Clone, Copy)]
-pub(crate) struct WithRecord(fn(&Dispatch, &Id, &mut RecordFn<'_>));
-
-type RecordFn<'a> = dyn FnMut(&mut Record, &Pipeline) + 'a;
-
-/// Runs `f` on the record of span `id` under the global subscriber; `None` when the span
-/// is not ours (disabled, closed, or another subscriber's).
-pub(crate) fn with_record<T>(
-    dispatch: &Dispatch,
-    id: &Id,
-    f: impl FnOnce(&mut Record, &Pipeline) -> T,
-) -> Option<T> {
-    let access = dispatch.downcast_ref::<WithRecord>()?;
-    let mut f = Some(f);
-    let mut out = None;
-    (access.0)(dispatch, id, &mut |record, pipeline| {
-        if let Some(f) = f.take() {
-            out = Some(f(record, pipeline));
-        }
-    });
-    out
-}
-
-/// The context of span `id`, fixing its ids if they are not yet.
-pub(crate) fn span_context(dispatch: &Dispatch, id: &Id) -> Option<SpanContext> {
-    with_record(dispatch, id, |record, pipeline| record.start(pipeline))
-}
-
-/// Makes `parent` the parent of span `id`. Refused once the span's ids are fixed.
-pub(crate) fn set_parent(
-    dispatch: &Dispatch,
-    id: &Id,
-    parent: Option<SpanContext>,
-) -> Result<(), &'static str> {
-    with_record(dispatch, id, |record, _| {
-        if record.context.is_some() {
-            return Err("its ids were already read, so its parent is fixed");
-        }
-        record.parent = parent;
-        Ok(())
-    })
-    .unwrap_or(Ok(()))
-}
-
-/// Adds a link from span `id` to `to`.
-pub(crate) fn add_link(dispatch: &Dispatch, id: &Id, to: SpanContext) {
-    with_record(dispatch, id, |record, _| {
-        if record.keeps() && to.is_valid() {
-            record.links.push(Link::with_context(to));
-        }
-    });
 }
 
 pub(crate) struct OtelLayer<S> {
@@ -247,7 +129,7 @@ where
         };
         if self.pipeline.late.is_recording() {
             record.attributes.reserve_exact(attrs.fields().len());
-            attrs.record(&mut Fields(&mut record));
+            attrs.record(&mut Visitor(&mut record));
         }
         if let Some(span) = ctx.span(id) {
             span.extensions_mut().insert(record);
@@ -258,7 +140,7 @@ where
         if let Some(span) = ctx.span(id) {
             if let Some(record) = span.extensions_mut().get_mut::<Record>() {
                 if record.keeps() {
-                    values.record(&mut Fields(record));
+                    values.record(&mut Visitor(record));
                 }
             }
         }
@@ -305,7 +187,7 @@ where
         fields
             .attributes
             .push(KeyValue::new("level", meta.level().as_str()));
-        event.record(&mut fields);
+        event.record(&mut Visitor(&mut fields));
         if *meta.level() == tracing::Level::ERROR && record.status == Status::Unset {
             record.status = Status::error("");
         }
@@ -368,102 +250,6 @@ where
     }
 }
 
-/// A span's fields, as OTel attributes.
-struct Fields<'a>(&'a mut Record);
-
-impl Fields<'_> {
-    fn push(&mut self, field: &Field, value: Value) {
-        if self.0.attributes.len() >= MAX_ATTRIBUTES {
-            self.0.dropped_attributes += 1;
-            return;
-        }
-        self.0
-            .attributes
-            .push(KeyValue::new(Key::from_static_str(field.name()), value));
-    }
-}
-
-impl Visit for Fields<'_> {
-    fn record_f64(&mut self, field: &Field, value: f64) {
-        self.push(field, Value::F64(value));
-    }
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        self.push(field, Value::I64(value));
-    }
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        self.push(field, u64_value(value));
-    }
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        self.push(field, Value::Bool(value));
-    }
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.push(field, Value::String(StringValue::from(value.to_owned())));
-    }
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.push(field, Value::String(debug_text(value).into()));
-    }
-}
-
-/// An event's fields: its message names it, the rest are attributes.
-struct EventFields {
-    name: Option<String>,
-    attributes: Vec<KeyValue>,
-}
-
-impl EventFields {
-    fn push(&mut self, field: &Field, value: Value) {
-        if self.attributes.len() < MAX_ATTRIBUTES {
-            self.attributes
-                .push(KeyValue::new(Key::from_static_str(field.name()), value));
-        }
-    }
-}
-
-impl Visit for EventFields {
-    fn record_f64(&mut self, field: &Field, value: f64) {
-        self.push(field, Value::F64(value));
-    }
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        self.push(field, Value::I64(value));
-    }
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        self.push(field, u64_value(value));
-    }
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        self.push(field, Value::Bool(value));
-    }
-    fn record_str(&mut self, field: &Field, value: &str) {
-        if field.name() == "message" {
-            self.name = Some(value.to_owned());
-        } else {
-            self.push(field, Value::String(StringValue::from(value.to_owned())));
-        }
-    }
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        let text = debug_text(value);
-        if field.name() == "message" {
-            self.name = Some(text);
-        } else {
-            self.push(field, Value::String(text.into()));
-        }
-    }
-}
-
-/// A field's text. `format!` cannot estimate the length of a lone `{:?}` and grows its
-/// string from nothing (four reallocations for a UUID); most of our values are UUIDs and
-/// names, which fit here at once.
-fn debug_text(value: &dyn fmt::Debug) -> String {
-    use std::fmt::Write as _;
-    let mut text = String::with_capacity(40);
-    let _ = write!(text, "{value:?}");
-    text
-}
-
 fn now() -> SystemTime {
     std::time::UNIX_EPOCH + crate::time::now_since_epoch()
-}
-
-/// OTLP has no unsigned integer: one beyond `i64` is kept as its decimal text.
-fn u64_value(v: u64) -> Value {
-    i64::try_from(v).map_or_else(|_| Value::String(v.to_string().into()), Value::I64)
 }

@@ -29,6 +29,11 @@ WASM_DIR      := $(ROOT)/workers/wasm
 WASM_OUT      := $(ROOT)/target/wasm-pkg
 WASM_TEST_DIR := $(ROOT)/target/wasm-test
 WASM_BINDGEN_VERSION := 0.2.130
+# An application's own OpenTelemetry, for the JS interop tests and bench (sdk-trace-base 2
+# takes API 1.3-1.9).
+JS_OTEL_DEPS := @opentelemetry/api@1.9 @opentelemetry/sdk-trace-base@2 @opentelemetry/context-async-hooks@2 \
+  @opentelemetry/core@2 @opentelemetry/exporter-trace-otlp-http@0 @opentelemetry/instrumentation@0 \
+  @opentelemetry/instrumentation-undici@0
 WASM_PACK_VERSION    := 0.15.1
 
 export CARGO_TERM_COLOR ?= never
@@ -98,8 +103,10 @@ test-wasm: setup-rust test-wasm-js ## tasker-shared builds for wasm32; the npm p
 wasm-pkg: setup-rust setup-wasm ## Build the npm package (nodejs), its tarball, and the web bundle
 	rm -rf $(WASM_OUT)
 	cd $(WASM_DIR) && wasm-pack --quiet build --release --target nodejs --out-dir $(WASM_OUT)/node --out-name tasker_core_wasm -- --features node
+	node $(WASM_DIR)/js/finish_pkg.mjs $(WASM_OUT)/node node
 	# The web bundle is built for size (opt-level s: ~7% smaller gzipped); Node's for speed.
 	cd $(WASM_DIR) && CARGO_PROFILE_RELEASE_OPT_LEVEL=s wasm-pack --quiet build --release --target web --out-dir $(WASM_OUT)/web --out-name tasker_core_wasm
+	node $(WASM_DIR)/js/finish_pkg.mjs $(WASM_OUT)/web web
 	cd $(WASM_OUT)/node && npm pack --silent --pack-destination $(WASM_OUT) >/dev/null
 
 test-wasm-js: wasm-pkg ## npm install the tarball into a fresh project: tsc --noEmit, node --test, headless Chromium
@@ -107,8 +114,12 @@ test-wasm-js: wasm-pkg ## npm install the tarball into a fresh project: tsc --no
 	cp -r $(WASM_DIR)/tests/. $(WASM_TEST_DIR)/
 	cd $(WASM_TEST_DIR) && echo '{"name":"tasker-wasm-tests","private":true,"type":"module"}' > package.json \
 	  && npm install --silent --no-audit --no-fund $(WASM_OUT)/tasker-core-wasm-*.tgz typescript@5
+	# An application's project with OpenTelemetry (otel.test.mjs runs it); the suite's own has none.
+	mkdir -p $(WASM_TEST_DIR)/otel-app && cd $(WASM_TEST_DIR)/otel-app \
+	  && echo '{"name":"tasker-wasm-otel-app","private":true,"type":"module"}' > package.json \
+	  && npm install --silent --no-audit --no-fund $(WASM_OUT)/tasker-core-wasm-*.tgz $(JS_OTEL_DEPS)
 	cd $(WASM_TEST_DIR) && npx tsc --noEmit --strict --module nodenext --moduleResolution nodenext --target es2022 --lib es2022,esnext.disposable,dom --skipLibCheck false types.ts
-	cd $(WASM_TEST_DIR) && ROTEL_AGENT=$(ROOT)/scripts/rotel-agent TASKER_TEMPLATES=$(ROOT)/workers/rust/templates \
+	cd $(WASM_TEST_DIR) && ROTEL_AGENT=$(ROOT)/scripts/rotel-agent TASKER_OTEL_PROJECT=$(WASM_TEST_DIR)/otel-app TASKER_TEMPLATES=$(ROOT)/workers/rust/templates \
 	  TASKER_WEB_PKG=$(WASM_OUT)/web TASKER_WEB_PAGE=$(WASM_DIR)/web/index.html node --test
 
 ruby-gem: setup-rust ## Build the source gem (workers/ruby/pkg/tasker-core-*.gem)

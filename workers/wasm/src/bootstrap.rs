@@ -69,7 +69,12 @@ fn positive(obj: &JsValue, key: &str, integer: bool) -> Result<Option<f64>, Wasm
     }))
 }
 
-const WORKER_KEYS: &[&str] = &["concurrency", "handlerTimeoutMs", "telemetry"];
+const WORKER_KEYS: &[&str] = &[
+    "concurrency",
+    "handlerTimeoutMs",
+    "telemetry",
+    "openTelemetry",
+];
 const TELEMETRY_KEYS: &[&str] = &[
     "enabled",
     "endpoint",
@@ -155,6 +160,9 @@ pub async fn bootstrap_worker(
     let concurrency = positive(&options, "concurrency", true)?.map_or(4, |n| n as usize);
     let handler_timeout_ms = positive(&options, "handlerTimeoutMs", false)?.unwrap_or(30_000.0);
     let (config, target) = telemetry(&options)?;
+    if let Some(api) = get(&options, "openTelemetry") {
+        crate::otel::configure(&api)?;
+    }
     let exporter = match &target {
         Some(Target::Callback(f)) => Some(JsValue::from(f.clone())),
         _ => None,

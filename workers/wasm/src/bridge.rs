@@ -16,6 +16,7 @@ use wasm_bindgen_futures::JsFuture;
 
 use crate::conversions;
 use crate::errors::WasmError;
+use crate::otel;
 
 thread_local! {
     static HANDLERS: RefCell<HashMap<String, Function>> = RefCell::new(HashMap::new());
@@ -207,13 +208,13 @@ pub(crate) async fn call(event: &StepExecutionEvent, timeout_ms: f64) -> Outcome
         }
     };
     let started = js_sys::Date::now();
-    let returned = match f.call1(&JsValue::NULL, &ctx) {
-        Ok(v) => JsFuture::from(Promise::resolve(&v)),
-        Err(thrown) => JsFuture::from(Promise::reject(&thrown)),
-    };
+    let returned = JsFuture::from(otel::call(&f, &ctx));
     let settled = match select(returned, sleep(timeout_ms)).await {
         Either::Left((r, _)) => r,
-        Either::Right(_) => return Outcome::TimedOut,
+        Either::Right(_) => {
+            otel::timed_out(&ctx, timeout_ms);
+            return Outcome::TimedOut;
+        }
     };
     // A handler that blocks the event loop (synchronous work) cannot be pre-empted, and the
     // timer cannot fire while it runs: it is recorded as timed out once it returns late.

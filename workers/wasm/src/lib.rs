@@ -15,6 +15,7 @@ mod errors;
 mod exporter;
 mod ffi_logging;
 mod node;
+mod otel;
 mod post;
 mod report;
 mod types;

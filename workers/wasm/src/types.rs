@@ -101,6 +101,23 @@ export interface WorkerOptions {
   /** Per-attempt handler timeout in ms, unless the step sets timeout_ms (default 30000). */
   handlerTimeoutMs?: number;
   telemetry?: TelemetryOptions;
+  /**
+   * The application's `@opentelemetry/api` (`import * as api from "@opentelemetry/api"`).
+   * Where it is in use, each handler runs in its step's OpenTelemetry context: with an SDK
+   * registered, inside a `tasker.handler <step>` span whose parent is the worker's execution
+   * span (your own spans nest in it, and the completion span hangs off it); with the API
+   * alone, in the execution span's context, so that propagators inject the step's
+   * traceparent. `false` turns this off. Node finds the API by itself where the application
+   * has it installed; a browser bundle needs it passed here. Applies to handlers that start
+   * from then on.
+   */
+  openTelemetry?: OpenTelemetryApi | false;
+}
+
+/** The parts of `@opentelemetry/api` the worker uses (the module itself fits). */
+export interface OpenTelemetryApi {
+  trace: object;
+  context: object;
 }
 
 /** What `worker.stop()` and `worker.flush()` resolve to. Telemetry never rejects a stop: spans a collector did not take are counted here, `error` says why, and one WARN line says the same. */

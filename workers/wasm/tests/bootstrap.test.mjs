@@ -12,7 +12,7 @@ test("a second bootstrap with other options rejects naming what differs, and opt
   await assert.rejects(bootstrapWorker({ concurrency: 8, handlerTimeoutMs: 10000 }), (e) => e.code === "CONFIGURATION" &&
     e.message === "a worker is already running with a different configuration (concurrency: running 4, asked 8); stop it first, or bootstrap with the same options");
   await assert.rejects(bootstrapWorker({ concurrency: 4, handlerTimeoutMs: 10000, concurency: 3 }), (e) => e.code === "CONFIGURATION" &&
-    e.message === 'unknown worker option "concurency" (known: concurrency, handlerTimeoutMs, telemetry)');
+    e.message === 'unknown worker option "concurency" (known: concurrency, handlerTimeoutMs, telemetry, openTelemetry)');
   await assert.rejects(bootstrapWorker({ concurrency: 4, handlerTimeoutMs: 10000, telemetry: { servicename: "x" } }),
     (e) => e.code === "CONFIGURATION" && /^unknown telemetry option "servicename"/.test(e.message));
   await assert.rejects(bootstrapWorker([]), (e) => e.code === "CONFIGURATION" && e.message === "worker must be an object, got an array");

@@ -89,13 +89,13 @@ export function parseSpans(text) {
   const spans = [];
   let resource = {};
   let section = null;
-  const fields = { "Trace ID": "traceId", "Parent ID": "parentId", ID: "spanId", Name: "name" };
+  const fields = { "Trace ID": "traceId", "Parent ID": "parentId", ID: "spanId", Name: "name", "Status code": "status", "Status message": "statusMessage" };
   for (const raw of text.split("\n")) {
     const line = raw.trim();
     if (line.startsWith("ResourceSpans #")) { resource = {}; section = null; }
     else if (line === "Resource attributes:") section = "resource";
     else if (line.startsWith("ScopeSpans #")) section = null;
-    else if (line.startsWith("Span #")) { spans.push({ traceId: "", parentId: "", spanId: "", name: "", attributes: {}, resource: { ...resource }, events: [], links: [] }); section = null; }
+    else if (line.startsWith("Span #")) { spans.push({ traceId: "", parentId: "", spanId: "", name: "", status: "", statusMessage: "", attributes: {}, resource: { ...resource }, events: [], links: [] }); section = null; }
     else if (["Attributes:", "Events:", "Links:"].includes(line)) section = line.slice(0, -1).toLowerCase();
     else if (line.startsWith("SpanEvent #")) spans.at(-1).events.push({ name: "", attributes: {} });
     else if (line.startsWith("SpanLink #")) spans.at(-1).links.push({ traceId: "", spanId: "" });
@@ -115,7 +115,7 @@ export function parseSpans(text) {
         if (key === "Trace ID") link.traceId = value; else if (key === "ID") link.spanId = value;
       }
     } else {
-      const m = line.match(/^(Trace ID|Parent ID|ID|Name)\s*:\s*(.*)$/);
+      const m = line.match(/^(Trace ID|Parent ID|ID|Name|Status code|Status message)\s*:\s*(.*)$/);
       if (m && spans.length) spans.at(-1)[fields[m[1]]] = m[2].trim();
     }
   }

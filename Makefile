@@ -16,6 +16,8 @@ PY_TEST_VENV  := $(ROOT)/target/py-test-venv
 PY_TEST_DEPS  := pytest opentelemetry-sdk opentelemetry-exporter-otlp-proto-http mypy
 BENCH_NODE_DIR := $(ROOT)/target/bench-node
 RUBY_GEM_HOME := $(ROOT)/target/ruby-gem-home
+# The source gem's name ends in its version; the platform gem's in its platform.
+RUBY_SOURCE_GEM = $(RUBY_DIR)/pkg/tasker-core-*[0-9].gem
 DBOS_VENV     := $(ROOT)/target/bench-dbos-venv
 APT_PACKAGES  := libpython3.11 ruby ruby-dev libclang-dev chromium postgresql socat openssl
 # Installed without recommends: docker-compose's recommends are a whole Docker engine, and
@@ -38,7 +40,7 @@ WASM_PACK_VERSION    := 0.15.1
 
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: test-polyglot test-docs setup-wasm wasm-pkg test-wasm-js ruby-install bench bench-smoke bench-deps
+.PHONY: test-polyglot test-docs setup-wasm wasm-pkg test-wasm-js ruby-install ruby-gem-native bench bench-smoke bench-deps
 .PHONY: lint-docker docker-up docker-down
 .PHONY: help setup setup-rust setup-system setup-python build test test-rust test-wasm test-ruby ruby-gem test-python python-wheel lint-python lint lint-ruby demo clean
 
@@ -125,14 +127,18 @@ test-wasm-js: wasm-pkg ## npm install the tarball into a fresh project: tsc --no
 ruby-gem: setup-rust ## Build the source gem (workers/ruby/pkg/tasker-core-*.gem)
 	ruby $(RUBY_DIR)/script/build_gem.rb
 
+ruby-gem-native: ruby-install ## Build the precompiled platform gem (workers/ruby/pkg/tasker-core-*-x86_64-linux.gem): installs with no Rust toolchain
+	ruby $(RUBY_DIR)/script/build_native_gem.rb \
+	  "$$(GEM_HOME=$(RUBY_GEM_HOME) ruby -e 'print Gem::Specification.find_by_name("tasker-core").extension_dir')/tasker_core.so"
+
 ruby-install: ruby-gem ## Install the gem into a fresh GEM_HOME (target/ruby-gem-home)
 	rm -rf $(RUBY_GEM_HOME)
-	CARGO_TARGET_DIR=$(ROOT)/target GEM_HOME=$(RUBY_GEM_HOME) gem install --local --no-document --quiet $(RUBY_DIR)/pkg/tasker-core-*.gem
+	CARGO_TARGET_DIR=$(ROOT)/target GEM_HOME=$(RUBY_GEM_HOME) gem install --local --no-document --quiet $(RUBY_SOURCE_GEM)
 
-test-ruby: ruby-install ## Run the Ruby tests against the installed gem
+test-ruby: ruby-install ruby-gem-native ## Run the Ruby tests against the installed gem
 	@fail=0; for t in $(RUBY_DIR)/test/*_test.rb; do \
 	  echo "== $$(basename $$t)"; \
-	  GEM_HOME=$(RUBY_GEM_HOME) ROTEL_AGENT=$(ROOT)/scripts/rotel-agent ruby $$t || fail=1; \
+	  GEM_HOME=$(RUBY_GEM_HOME) ROTEL_AGENT=$(ROOT)/scripts/rotel-agent TASKER_NATIVE_GEM="$$(ls $(RUBY_DIR)/pkg/tasker-core-*-*.gem)" ruby $$t || fail=1; \
 	done; exit $$fail
 
 python-wheel: setup-rust setup-python ## Build the abi3 wheel into target/wheels

@@ -12,7 +12,7 @@ COPY . .
 # The gem installed is the local file built on the line before, not one from a registry.
 # hadolint ignore=DL3028
 RUN ruby workers/ruby/script/build_gem.rb \
-    && gem install --local --no-document --install-dir /opt/gems workers/ruby/pkg/tasker-core-*.gem
+    && gem install --local --no-document --install-dir /opt/gems workers/ruby/pkg/tasker-core-*[0-9].gem
 
 # Debian's Ruby, the same 3.1 the extension was compiled against above.
 FROM debian:12.11-slim

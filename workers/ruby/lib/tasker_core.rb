@@ -6,7 +6,13 @@ require "timeout"
 require_relative "tasker_core/version"
 require_relative "tasker_core/error"
 # Phase 1: loading the extension starts console logging (Init_tasker_core), with no runtime.
-require "tasker_core.so"
+begin
+  require "tasker_core.so"
+rescue LoadError => e
+  raise LoadError, "tasker-core's compiled extension did not load (#{e.message}). A platform gem runs only " \
+                   "on the platform and Ruby minor version it was built for; the source gem " \
+                   "(`make ruby-gem`) compiles the extension for this one"
+end
 # Native::Worker objects come only from Native::Worker.bootstrap; one made by .new would be
 # an empty shell whose every method raises.
 TaskerCore::Native::Worker.singleton_class.send(:undef_method, :new)

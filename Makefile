@@ -190,7 +190,7 @@ bench-deps: setup ruby-install wasm-pkg $(PY_TEST_VENV)/bin/python
 	@$(VENV)/bin/python -c 'import matplotlib' 2>/dev/null || $(VENV)/bin/pip install -q matplotlib
 	rm -rf $(BENCH_NODE_DIR) && mkdir -p $(BENCH_NODE_DIR)
 	cd $(BENCH_NODE_DIR) && echo '{"name":"tasker-bench","private":true}' > package.json \
-	  && npm install --silent --no-audit --no-fund $(WASM_OUT)/tasker-core-wasm-*.tgz @opentelemetry/sdk-trace-base@2 @opentelemetry/exporter-trace-otlp-http@0
+	  && npm install --silent --no-audit --no-fund $(WASM_OUT)/tasker-core-wasm-*.tgz $(JS_OTEL_DEPS)
 	cp $(ROOT)/bench/node_bench.mjs $(BENCH_NODE_DIR)/
 
 BENCH_ARGS = --py-bench-python $(PY_TEST_VENV)/bin/python --node-bench-dir $(BENCH_NODE_DIR) --gem-home $(RUBY_GEM_HOME) --dbos-python $(DBOS_VENV)/bin/python

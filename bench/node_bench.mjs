@@ -1,6 +1,6 @@
 // Node side of `make bench`: prints one JSON object of measurements, using the installed
 // tarball. Modes: run, startup, leak, ffi_floor, otel_sdk and otel_sdk_export
-// (@opentelemetry/sdk-trace-base).
+// (@opentelemetry/sdk-trace-base), and interop (issue #17's handler spans).
 import { createRequire } from "node:module";
 import { readFileSync } from "node:fs";
 
@@ -16,11 +16,14 @@ const pct = (s, p) => { const a = [...s].sort((x, y) => x - y); return a[Math.mi
 const oneStep = { namespace: "bench", name: "one", steps: [{ name: "s", handler: "noop" }] };
 const manySteps = (n) => ({ namespace: "bench", name: "many", steps: Array.from({ length: n }, (_, i) => ({ name: `s${i}`, handler: "noop" })) });
 const telemetry = () => (opt.endpoint ? { enabled: true, endpoint: opt.endpoint, serviceName: "bench-node" } : { enabled: false });
+// This project has @opentelemetry/api (for the SDK baselines): the worker's own figures are
+// taken as an application without it would see them, with the interop off.
+const bootstrap = (t, more = {}) => t.bootstrapWorker({ concurrency: opt.concurrency, telemetry: telemetry(), openTelemetry: false, ...more });
 
 async function run() {
   const t = require("tasker-core-wasm");
   t.registerHandler("noop", () => null);
-  const w = await t.bootstrapWorker({ concurrency: opt.concurrency, telemetry: telemetry() });
+  const w = await bootstrap(t);
   for (let i = 0; i < Math.min(200, opt.samples); i++) await w.runTask(oneStep, {});
   const samples = [];
   for (let i = 0; i < opt.samples; i++) {
@@ -45,7 +48,7 @@ async function startup() {
   const t = require("tasker-core-wasm");
   const t1 = now();
   const rss1 = rssKb();
-  const w = await t.bootstrapWorker({ concurrency: 1, telemetry: telemetry() });
+  const w = await bootstrap(t, { concurrency: 1 });
   const t2 = now();
   const rss2 = rssKb();
   await stopQuietly(w);
@@ -59,7 +62,7 @@ async function startup() {
 async function leak() {
   const t = require("tasker-core-wasm");
   t.registerHandler("noop", () => null);
-  const w = await t.bootstrapWorker({ concurrency: opt.concurrency, telemetry: telemetry() });
+  const w = await bootstrap(t);
   const batch = manySteps(1000);
   await w.runTask(batch, {});
   globalThis.gc?.();
@@ -135,10 +138,47 @@ async function otel_sdk_export() {
   return { spans: opt.steps, exported, cpu_us_per_span: (used.user + used.system) / opt.steps };
 }
 
+// Issue #17's interop: what a step costs more when the application has an SDK registered
+// (a batch processor exporting to the same collector, and a context manager), so that each
+// handler runs in a `tasker.handler` span. One process, with the interop off and on in
+// alternating blocks (bootstrapWorker's openTelemetry option), so that drift cancels out.
+async function interop() {
+  const api = require("@opentelemetry/api");
+  const { AsyncLocalStorageContextManager } = require("@opentelemetry/context-async-hooks");
+  const { BasicTracerProvider, BatchSpanProcessor } = require("@opentelemetry/sdk-trace-base");
+  const { OTLPTraceExporter } = require("@opentelemetry/exporter-trace-otlp-http");
+  api.context.setGlobalContextManager(new AsyncLocalStorageContextManager());
+  const provider = new BasicTracerProvider({
+    spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: `${opt.endpoint}/v1/traces` }))],
+  });
+  api.trace.setGlobalTracerProvider(provider);
+  const t = require("tasker-core-wasm");
+  t.registerHandler("noop", () => null);
+  const w = await bootstrap(t, { openTelemetry: api });
+  for (let i = 0; i < 400; i++) await w.runTask(oneStep, {});
+  const blocks = { off: [], on: [] };
+  const per = Math.max(10, Math.floor(opt.samples / 10));
+  for (let r = 0; r < 10; r++) {
+    for (const [k, o] of [["off", false], ["on", api]]) {
+      await bootstrap(t, { openTelemetry: o });
+      for (let i = 0; i < per; i++) {
+        const s = now();
+        await w.runTask(oneStep, {});
+        blocks[k].push((now() - s) * 1000);
+      }
+      await new Promise(setImmediate); // the SDK's batch processor sends between blocks
+    }
+  }
+  await stopQuietly(w);
+  await provider.shutdown();
+  const off = pct(blocks.off, 50), on = pct(blocks.on, 50);
+  return { p50_off_us: off, p50_on_us: on, cost_us: on - off };
+}
+
 // A worker whose collector fell behind still reports its figures, and says so.
 let exportError = null;
 const stopQuietly = async (w) => { try { await w.stop({ strict: true }); } catch (e) { exportError = e.message; } };
-const fns = { run, startup, leak, ffi_floor, otel_sdk, otel_sdk_export };
+const fns = { run, startup, leak, ffi_floor, otel_sdk, otel_sdk_export, interop };
 const out = await fns[mode]();
 if (exportError) out.export_error = exportError;
 console.log("BENCH " + JSON.stringify({ ...out, language: "node", mode, telemetry: !!opt.endpoint, concurrency: opt.concurrency }));

@@ -203,6 +203,41 @@ def mode_otel_sdk(a):
     return {"span_us": per_span - empty}
 
 
+def mode_interop(a):
+    """Issue #17's interop: what a step costs more when the application has an SDK configured
+    (a batch processor exporting to the same collector), so that each handler runs in a
+    `tasker.handler` span. One process, the interop off and on in alternating blocks
+    (tasker_core.otel.set_enabled), so that drift cancels out."""
+    import tasker_core
+    from opentelemetry import trace
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    from tasker_core import otel
+    provider = TracerProvider(resource=Resource.create({"service.name": "bench-python-app"}))
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{a.endpoint}/v1/traces")))
+    trace.set_tracer_provider(provider)
+    tasker_core.register_handler("noop", lambda ctx: None)
+    w = tasker_core.bootstrap_worker(concurrency=1, telemetry=telemetry(a.endpoint))
+    for _ in range(400):
+        w.run_task(one_step())
+    blocks = {False: [], True: []}
+    per = max(10, a.samples // 10)
+    for _ in range(10):
+        for on in (False, True):
+            otel.set_enabled(on)
+            for _ in range(per):
+                t = time.perf_counter()
+                w.run_task(one_step())
+                blocks[on].append((time.perf_counter() - t) * 1e6)
+    otel.set_enabled(True)
+    stop_quietly(w)
+    provider.shutdown()
+    off, on = pct(blocks[False], 50), pct(blocks[True], 50)
+    return {"p50_off_us": off, "p50_on_us": on, "cost_us": on - off}
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("mode")

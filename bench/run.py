@@ -129,6 +129,8 @@ def measure(runner: Runner, endpoint: str, leak_steps: int) -> Dict[str, Any]:
         b[f"poller_{lang}"] = runner.run(lang, "poller")
     for lang in ("python", "node"):
         b[f"otel_sdk_{lang}"] = runner.run(lang, "otel_sdk", endpoint)
+    for lang in ("python", "node"):
+        b[f"interop_{lang}"] = runner.run(lang, "interop", endpoint)
     b["sdk_pipeline_rust"] = runner.run("rust", "sdk_pipeline", endpoint, 4, steps=leak_steps)
     b["otel_sdk_export_node"] = runner.run("node", "otel_sdk_export", endpoint, steps=leak_steps)
     web = ROOT / "target/wasm-pkg/web/tasker_core_wasm_bg.wasm"
@@ -252,6 +254,22 @@ def write_markdown(path: Path, r: Dict[str, Any], d: Dict[str, Any], meta: Dict[
                      f"{'none lost' if not node_leak.get('export_error') else node_leak['export_error']}): "
                      f"{per_step / spans_per_step / peer['cpu_us_per_span']:.2f}× per exported span, "
                      f"{per_step / peer['cpu_us_per_span']:.2f}× per step.")
+    interop = [(lang, r["baselines"].get(f"interop_{lang}")) for lang in ("python", "node")]
+    if all(x for _, x in interop):
+        L.append("\n### The application's own OpenTelemetry (issue #17)\n")
+        L.append("With an SDK registered by the application (a batch processor to the same collector), each "
+                 "handler runs in a `tasker.handler <step>` span under the step's execution span. What that "
+                 "adds to a one-step task, p50, measured in one process with the interop off and on in "
+                 "alternating blocks (`tasker_core.otel.set_enabled`, `bootstrapWorker({ openTelemetry })`):\n")
+        L.append("| worker | p50 interop off µs | p50 on µs | cost µs/step | one SDK span µs |")
+        L.append("|---|---|---|---|---|")
+        for lang, x in interop:
+            sdk = r["baselines"].get(f"otel_sdk_{lang}", {}).get("span_us")
+            L.append(f"| {lang} | {x['p50_off_us']:.1f} | {x['p50_on_us']:.1f} | {x['cost_us']:.1f} | "
+                     f"{'' if sdk is None else f'{sdk:.1f}'} |")
+        L.append("\nThe handler span is one span of the application's SDK, with three attributes, started "
+                 "from the step's traceparent and entered as the current context; a cost near one SDK span "
+                 "is what it can cost.")
     L.append("\n## Baselines\n")
     L.append("| baseline | figure |")
     L.append("|---|---|")

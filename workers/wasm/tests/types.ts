@@ -1,5 +1,5 @@
 // Type-checked with `tsc --noEmit` against the package's .d.ts.
-import { registerHandler, bootstrapWorker, type StepContext, type TaskResult, type TaskTemplate, type TelemetryOptions, type TelemetryReport } from "tasker-core-wasm";
+import { registerHandler, bootstrapWorker, type StepContext, type TaskResult, type TaskTemplate, type TelemetryOptions, type TelemetryReport, type WorkerOptions, type OpenTelemetryApi } from "tasker-core-wasm";
 
 // Every export option a hosted backend needs, as the types name them.
 export const hosted: TelemetryOptions = {
@@ -10,6 +10,13 @@ export const hosted: TelemetryOptions = {
   timeoutMs: 5000,
   compression: "gzip",
 };
+
+// The interop takes the @opentelemetry/api module (any object with trace and context), or false.
+declare const otelApi: OpenTelemetryApi;
+export const withOtel: WorkerOptions = { openTelemetry: otelApi };
+export const withoutOtel: WorkerOptions = { openTelemetry: false };
+// @ts-expect-error: true is not an API
+export const wrongOtel: WorkerOptions = { openTelemetry: true };
 
 const linear: TaskTemplate = {
   namespace: "linear_workflow",

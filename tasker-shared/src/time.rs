@@ -13,7 +13,9 @@ pub fn now_since_epoch() -> Duration {
     }
     #[cfg(target_arch = "wasm32")]
     {
-        Duration::from_secs_f64(js_sys::Date::now() / 1000.0)
+        // Whole milliseconds, as `Date.now()` gives them: integer arithmetic, where
+        // `from_secs_f64` took a float apart bit by bit on every span and event.
+        Duration::from_millis(js_sys::Date::now().max(0.0) as u64)
     }
 }
 

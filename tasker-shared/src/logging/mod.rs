@@ -215,6 +215,50 @@ where
     attach(t, Arc::new(processor), config)
 }
 
+/// Phase 2 with a span processor the caller built, handed each ended span as it ends.
+///
+/// For an exporter that only keeps the span for a later batch (wasm's): the simple processor
+/// of [`init_with_exporter`] wraps each span in a one-span batch and runs an executor around
+/// an export that is already done, which was a tenth of what telemetry cost a step in Node.
+/// Spans that are not sampled never reach `processor`. Replaces a pipeline that is already
+/// attached.
+pub fn init_with_processor<P>(
+    config: TelemetryConfig,
+    mut processor: P,
+) -> Result<(), TelemetryError>
+where
+    P: SpanProcessor + 'static,
+{
+    let t = telemetry();
+    processor.set_resource(&resource(&config));
+    if let Some(old) = t.late.detach() {
+        let _ = old.shutdown_with_timeout(SHUTDOWN_TIMEOUT);
+    }
+    attach(t, Arc::new(SampledOnly(processor)), config)
+}
+
+/// Passes on sampled spans only, as the SDK's processors do (a span recorded but not
+/// sampled is not exported).
+#[derive(Debug)]
+struct SampledOnly<P>(P);
+
+impl<P: SpanProcessor> SpanProcessor for SampledOnly<P> {
+    fn on_start(&self, span: &mut opentelemetry_sdk::trace::Span, cx: &opentelemetry::Context) {
+        self.0.on_start(span, cx);
+    }
+    fn on_end(&self, span: opentelemetry_sdk::trace::SpanData) {
+        if span.span_context.is_sampled() {
+            self.0.on_end(span);
+        }
+    }
+    fn force_flush(&self) -> opentelemetry_sdk::error::OTelSdkResult {
+        self.0.force_flush()
+    }
+    fn shutdown_with_timeout(&self, timeout: Duration) -> opentelemetry_sdk::error::OTelSdkResult {
+        self.0.shutdown_with_timeout(timeout)
+    }
+}
+
 fn disable(t: &Telemetry) -> Result<(), TelemetryError> {
     if !t.late.is_active() {
         t.late.detach();

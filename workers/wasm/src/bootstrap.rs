@@ -211,7 +211,7 @@ pub async fn bootstrap_worker(
         return Ok(w);
     }
     if let Some(target) = target {
-        logging::init_with_exporter(config.clone(), JsExporter::install(target, &config))?;
+        logging::init_with_processor(config.clone(), JsExporter::install(target, &config))?;
     }
     let worker = WasmWorker {
         inner: Rc::new(Inner {

@@ -28,7 +28,7 @@ use std::collections::VecDeque;
 use js_sys::{Function, Promise, Reflect};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use opentelemetry_sdk::trace::{SpanData, SpanProcessor};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
@@ -217,16 +217,15 @@ impl JsExporter {
     }
 }
 
-impl SpanExporter for JsExporter {
-    fn export(
-        &self,
-        batch: Vec<SpanData>,
-    ) -> impl std::future::Future<Output = OTelSdkResult> + Send {
+/// The exporter is the span processor too: an ended span goes straight into the open batch,
+/// with no one-span batch around it and no executor (see `init_with_processor`).
+impl SpanProcessor for JsExporter {
+    fn on_start(&self, _span: &mut opentelemetry_sdk::trace::Span, _cx: &opentelemetry::Context) {}
+
+    fn on_end(&self, span: SpanData) {
         let full = STATE.with(|s| {
             let mut s = s.borrow_mut();
-            for span in batch {
-                s.hold(span);
-            }
+            s.hold(span);
             s.buffered >= BATCH
         });
         if full {
@@ -234,7 +233,16 @@ impl SpanExporter for JsExporter {
         } else {
             schedule();
         }
-        std::future::ready(Ok(()))
+    }
+
+    /// Nothing to do here: JS cannot block, so `flush()` and `stop()` send and await the
+    /// buffer themselves ([`flush`]).
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: std::time::Duration) -> OTelSdkResult {
+        Ok(())
     }
 
     fn set_resource(&mut self, resource: &Resource) {

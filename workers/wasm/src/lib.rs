@@ -7,6 +7,8 @@
 //! Phase 2 is `bootstrapWorker`, which attaches an OTLP exporter (node:http in Node, fetch in a
 //! browser, or a callback).
 
+#[cfg(any(target_arch = "wasm32", test))]
+mod alloc;
 mod bootstrap;
 mod bridge;
 mod conversions;
@@ -19,6 +21,13 @@ mod otel;
 mod post;
 mod report;
 mod types;
+
+#[cfg(all(target_arch = "wasm32", target_feature = "atomics"))]
+compile_error!("alloc::CachingAlloc has no lock: it needs wasm32 without threads");
+
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: alloc::CachingAlloc = alloc::CachingAlloc;
 
 pub use bootstrap::{WasmWorker, bootstrap_worker};
 pub use bridge::register_handler;

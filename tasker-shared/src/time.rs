@@ -13,10 +13,55 @@ pub fn now_since_epoch() -> Duration {
     }
     #[cfg(target_arch = "wasm32")]
     {
-        // Whole milliseconds, as `Date.now()` gives them: integer arithmetic, where
-        // `from_secs_f64` took a float apart bit by bit on every span and event.
-        Duration::from_millis(js_sys::Date::now().max(0.0) as u64)
+        HELD.with(std::cell::Cell::get)
+            .unwrap_or_else(read_js_clock)
     }
+}
+
+/// Runs `f` with the clock read once: every span and event time inside is that reading.
+///
+/// On wasm32 each reading is a call out to JavaScript's `Date.now()` (a fifth of what an
+/// event cost a step), and gives whole milliseconds. `f` cannot yield (it is not async),
+/// so what it records happens within its own run, microseconds apart: below what the
+/// clock resolves, so one reading serves them all. Elsewhere the clock is cheap and fine,
+/// and `f` simply runs. Nested calls keep the outer reading.
+pub fn at_one_instant<T>(f: impl FnOnce() -> T) -> T {
+    #[cfg(target_arch = "wasm32")]
+    {
+        struct Release(bool);
+        impl Drop for Release {
+            fn drop(&mut self) {
+                if self.0 {
+                    HELD.with(|h| h.set(None));
+                }
+            }
+        }
+        let outermost = HELD.with(|h| {
+            let outermost = h.get().is_none();
+            if outermost {
+                h.set(Some(read_js_clock()));
+            }
+            outermost
+        });
+        let _release = Release(outermost);
+        f()
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        f()
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+thread_local! {
+    static HELD: std::cell::Cell<Option<Duration>> = const { std::cell::Cell::new(None) };
+}
+
+#[cfg(target_arch = "wasm32")]
+fn read_js_clock() -> Duration {
+    // Whole milliseconds, as `Date.now()` gives them: integer arithmetic, where
+    // `from_secs_f64` took a float apart bit by bit on every span and event.
+    Duration::from_millis(js_sys::Date::now().max(0.0) as u64)
 }
 
 /// The current UTC time as RFC 3339 with microseconds, e.g. `2026-11-21T14:55:57.951534Z`.

@@ -40,3 +40,33 @@ test("trace ids match between ctx and the spans the collector received, and comp
     assert.ok(c.events.some((e) => e.name === "step.wasm_execution_completed"));
   }
 });
+
+test("each event falls within its span, each span within its parent, and the handler's time within its step", async () => {
+  const batches = [];
+  registerHandler("square", async (ctx) => { await new Promise((r) => setTimeout(r, 30)); return square(ctx); });
+  const worker = await bootstrapWorker({ telemetry: { exporter: (batch) => { batches.push(batch); } } });
+  const result = await worker.runTask(LINEAR, { even_number: 2 });
+  await worker.stop();
+  const spans = batches.flatMap((b) => b.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans)))
+    .filter((s) => s.traceId === result.traceId);
+  assert.equal(spans.length, 9);
+  const byId = new Map(spans.map((s) => [s.spanId, s]));
+  for (const s of spans) {
+    const [start, end] = [BigInt(s.startTimeUnixNano), BigInt(s.endTimeUnixNano)];
+    assert.ok(start <= end, `${s.name} ends before it starts`);
+    for (const e of s.events ?? []) {
+      const t = BigInt(e.timeUnixNano);
+      assert.ok(start <= t && t <= end, `${e.name} at ${t} is outside ${s.name} [${start}, ${end}]`);
+    }
+    const parent = byId.get(s.parentSpanId);
+    if (parent) {
+      assert.ok(BigInt(parent.startTimeUnixNano) <= start && end <= BigInt(parent.endTimeUnixNano),
+        `${s.name} is outside its parent ${parent.name}`);
+    }
+  }
+  // The clock is read once before each handler and once after it: never across one.
+  for (const exec of spans.filter((s) => s.name === "worker.step_execution")) {
+    const ms = Number(BigInt(exec.endTimeUnixNano) - BigInt(exec.startTimeUnixNano)) / 1e6;
+    assert.ok(ms >= 25, `a step whose handler slept 30 ms lasted ${ms} ms`);
+  }
+});

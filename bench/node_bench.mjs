@@ -1,6 +1,7 @@
 // Node side of `make bench`: prints one JSON object of measurements, using the installed
 // tarball. Modes: run, startup, leak, ffi_floor, otel_sdk and otel_sdk_export
-// (@opentelemetry/sdk-trace-base), and interop (issue #17's handler spans).
+// (@opentelemetry/sdk-trace-base), interop (issue #17's handler spans), and telemetry_ab
+// (telemetry off and on alternating in one process).
 import { createRequire } from "node:module";
 import { readFileSync } from "node:fs";
 
@@ -175,10 +176,36 @@ async function interop() {
   return { p50_off_us: off, p50_on_us: on, cost_us: on - off };
 }
 
+// Telemetry's cost per step with drift cancelled: one process, telemetry off and on in
+// alternating blocks (each a new worker), the median of each block; the cost is the median
+// of the on blocks minus the median of the off blocks. Separate processes' medians (`run`)
+// differ by several µs between runs on this machine, as much as the cost itself.
+async function telemetry_ab() {
+  const t = require("tasker-core-wasm");
+  t.registerHandler("noop", () => null);
+  const blocks = { off: [], on: [] };
+  const per = Math.max(50, Math.floor(opt.samples / 5));
+  for (let b = 0; b < 2 * 11; b++) {
+    const on = b % 2 === 1;
+    const w = await t.bootstrapWorker({ concurrency: 1, telemetry: on ? telemetry() : { enabled: false }, openTelemetry: false });
+    for (let i = 0; i < 100; i++) await w.runTask(oneStep, {});
+    const samples = [];
+    for (let i = 0; i < per; i++) {
+      const s = now();
+      await w.runTask(oneStep, {});
+      samples.push((now() - s) * 1000);
+    }
+    await stopQuietly(w);
+    if (b >= 2) blocks[on ? "on" : "off"].push(pct(samples, 50)); // the first pair warms up
+  }
+  const off = pct(blocks.off, 50), on = pct(blocks.on, 50);
+  return { p50_off_us: off, p50_on_us: on, cost_us: on - off, blocks: blocks.on.length, steps_per_block: per };
+}
+
 // A worker whose collector fell behind still reports its figures, and says so.
 let exportError = null;
 const stopQuietly = async (w) => { try { await w.stop({ strict: true }); } catch (e) { exportError = e.message; } };
-const fns = { run, startup, leak, ffi_floor, otel_sdk, otel_sdk_export, interop };
+const fns = { run, startup, leak, ffi_floor, otel_sdk, otel_sdk_export, interop, telemetry_ab };
 const out = await fns[mode]();
 if (exportError) out.export_error = exportError;
 console.log("BENCH " + JSON.stringify({ ...out, language: "node", mode, telemetry: !!opt.endpoint, concurrency: opt.concurrency }));

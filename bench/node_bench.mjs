@@ -1,7 +1,7 @@
 // Node side of `make bench`: prints one JSON object of measurements, using the installed
 // tarball. Modes: run, startup, leak, ffi_floor, otel_sdk and otel_sdk_export
 // (@opentelemetry/sdk-trace-base), interop (issue #17's handler spans), and telemetry_ab
-// (telemetry off and on alternating in one process).
+// (telemetry off, on, and one SDK span a step instead, alternating in one process).
 import { createRequire } from "node:module";
 import { readFileSync } from "node:fs";
 
@@ -176,19 +176,37 @@ async function interop() {
   return { p50_off_us: off, p50_on_us: on, cost_us: on - off };
 }
 
-// Telemetry's cost per step with drift cancelled: one process, telemetry off and on in
-// alternating blocks (each a new worker), the median of each block; the cost is the median
-// of the on blocks minus the median of the off blocks. Separate processes' medians (`run`)
-// differ by several µs between runs on this machine, as much as the cost itself.
+// Telemetry's cost per step beside one span of Node's SDK, measured alike and with drift
+// cancelled: one process, three kinds of block in turn, each a new worker running
+// single-step tasks, the median of each block kept:
+//   off: telemetry off, a no-op handler;
+//   on:  the worker's telemetry on (three spans, five events, exported to the collector);
+//   sdk: telemetry off, and the handler makes one span of @opentelemetry/sdk-trace-base (one
+//        attribute, a batch processor exporting to the same collector), as an application
+//        would for each step instead.
+// The costs are the medians of the on and sdk blocks minus that of the off blocks. Separate
+// processes' medians (`run`) differ by several µs between runs here, as much as the costs.
 async function telemetry_ab() {
+  const { BasicTracerProvider, BatchSpanProcessor } = require("@opentelemetry/sdk-trace-base");
+  const { OTLPTraceExporter } = require("@opentelemetry/exporter-trace-otlp-http");
+  const provider = new BasicTracerProvider({
+    spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: `${opt.endpoint}/v1/traces` }))],
+  });
+  const tracer = provider.getTracer("bench");
   const t = require("tasker-core-wasm");
-  t.registerHandler("noop", () => null);
-  const blocks = { off: [], on: [] };
+  let sdkSpan = false, n = 0;
+  t.registerHandler("noop", () => {
+    if (sdkSpan) tracer.startSpan("handler", { attributes: { step: n++ } }).end();
+    return null;
+  });
+  const kinds = ["off", "on", "sdk"];
+  const blocks = { off: [], on: [], sdk: [] };
+  const rounds = 16;
   const per = Math.max(50, Math.floor(opt.samples / 5));
-  for (let b = 0; b < 2 * 11; b++) {
-    const on = b % 2 === 1;
-    const w = await t.bootstrapWorker({ concurrency: 1, telemetry: on ? telemetry() : { enabled: false }, openTelemetry: false });
-    for (let i = 0; i < 100; i++) await w.runTask(oneStep, {});
+  const block = async (kind) => {
+    sdkSpan = kind === "sdk";
+    const w = await t.bootstrapWorker({ concurrency: 1, telemetry: kind === "on" ? telemetry() : { enabled: false }, openTelemetry: false });
+    for (let i = 0; i < 50; i++) await w.runTask(oneStep, {});
     const samples = [];
     for (let i = 0; i < per; i++) {
       const s = now();
@@ -196,10 +214,25 @@ async function telemetry_ab() {
       samples.push((now() - s) * 1000);
     }
     await stopQuietly(w);
-    if (b >= 2) blocks[on ? "on" : "off"].push(pct(samples, 50)); // the first pair warms up
+    return pct(samples, 50);
+  };
+  for (const kind of kinds) await block(kind); // warm-up
+  // Each round runs the three kinds, in an order that turns from round to round; a cost is
+  // the median over the rounds of a kind's block minus the same round's off block.
+  const cost = { on: [], sdk: [] };
+  for (let r = 0; r < rounds; r++) {
+    const got = {};
+    for (let k = 0; k < kinds.length; k++) {
+      const kind = kinds[(k + r) % kinds.length];
+      got[kind] = await block(kind);
+      blocks[kind].push(got[kind]);
+    }
+    cost.on.push(got.on - got.off);
+    cost.sdk.push(got.sdk - got.off);
   }
-  const off = pct(blocks.off, 50), on = pct(blocks.on, 50);
-  return { p50_off_us: off, p50_on_us: on, cost_us: on - off, blocks: blocks.on.length, steps_per_block: per };
+  await provider.shutdown();
+  return { p50_off_us: pct(blocks.off, 50), p50_on_us: pct(blocks.on, 50), p50_sdk_us: pct(blocks.sdk, 50),
+           cost_us: pct(cost.on, 50), sdk_span_us: pct(cost.sdk, 50), rounds, steps_per_block: per };
 }
 
 // A worker whose collector fell behind still reports its figures, and says so.

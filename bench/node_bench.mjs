@@ -184,8 +184,9 @@ async function interop() {
 //   sdk: telemetry off, and the handler makes one span of @opentelemetry/sdk-trace-base (one
 //        attribute, a batch processor exporting to the same collector), as an application
 //        would for each step instead.
-// The costs are the medians of the on and sdk blocks minus that of the off blocks. Separate
-// processes' medians (`run`) differ by several µs between runs here, as much as the costs.
+// A cost is the median, over the rounds, of a block's median minus its round's off block.
+// Separate processes' medians (`run`) differ by several µs between runs here, as much as the
+// costs themselves.
 async function telemetry_ab() {
   const { BasicTracerProvider, BatchSpanProcessor } = require("@opentelemetry/sdk-trace-base");
   const { OTLPTraceExporter } = require("@opentelemetry/exporter-trace-otlp-http");

@@ -3,8 +3,8 @@
 //! to a JS callback as an OTLP/JSON object. Both encodings are the core's
 //! (`tasker_shared::otlp`), written in one pass from the spans.
 //!
-//! The SDK's simple processor blocks on each export, and nothing may block a JS event loop,
-//! so `export` only keeps each span in the open batch. The open batch's spans are encoded
+//! The exporter is the span processor (`logging::init_with_processor`), and nothing may block
+//! a JS event loop, so `on_end` only keeps each span in the open batch. The open batch's spans are encoded
 //! together when it fills (512) or a send takes it, and dropped there, so a backed-up buffer
 //! holds bytes, not span trees, and a step pays for no encoding. Batches leave
 //! asynchronously, like a batch processor's: when 512 spans wait, one second after the first span of a batch (an unref'd
